@@ -1,0 +1,220 @@
+using System.Text.Json;
+using Ingestion.Api.Infrastructure.Auth;
+using Ingestion.Api.Infrastructure.Streaming;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Ingestion.Api.Features.Datasets;
+
+public sealed record MediaItemError(long Index, string Reason);
+
+public sealed record RegisteredMediaItem(Guid MediaId, string FileName);
+
+public sealed record RegisterMediaResponse(
+    long Registered,
+    long AlreadyRegistered,
+    long ErrorCount,
+    IReadOnlyList<MediaItemError> Errors,
+    IReadOnlyList<RegisteredMediaItem> MediaItems,
+    bool MediaItemsTruncated);
+
+/// <summary>
+/// Registers media items from a JSON array or NDJSON body of any size: parsed as a stream, copied in
+/// batches. All or nothing: a body that breaks half-way registers nothing (re-sending is safe, because
+/// names already registered are skipped). Items with a problem are skipped and reported.
+/// </summary>
+public static class MediaRegistration
+{
+    public const int BatchSize = 10_000;
+    public const int MaxListedItems = 1_000;
+    public const int MaxListedErrors = 100;
+    private static readonly HashSet<string> MediaTypes = ["image", "video"];
+
+    private sealed class Item
+    {
+        public string? FileName;
+        public string? FilePath;
+        public string? MediaType;
+        public string? Problem;
+    }
+
+    public static async Task<Results<Ok<RegisterMediaResponse>, ProblemHttpResult>> RegisterAsync(
+        [FromRoute(Name = "dataset_id")] Guid datasetId, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var workspaceId = http.User.WorkspaceId();
+        if (!await DatasetsApi.ExistsAsync(db, workspaceId, datasetId, ct))
+        {
+            return DatasetsApi.NotFound(datasetId);
+        }
+
+        var body = new PeekableStream(http.Request.Body);
+        var first = await body.PeekFirstNonWhitespaceAsync(ct);
+        if (first is null)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Empty body",
+                detail: "Send a JSON array (or NDJSON) of {\"file_name\": \"...\", \"file_path\": \"...\", \"media_type\": \"image\"}.");
+        }
+        var elements = new JsonElementStream(body, first == (byte)'[' ? JsonStreamShape.Array : JsonStreamShape.Sequence);
+
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var create = new NpgsqlCommand("""
+            CREATE TEMP TABLE media_staging (media_id uuid, file_name text, file_path text, media_type text) ON COMMIT DROP
+            """, conn))
+        {
+            await create.ExecuteNonQueryAsync(ct);
+        }
+
+        var item = new Item();
+        JsonElementHandler handler = (ref Utf8JsonReader r, ReadOnlySpan<byte> _) => ParseItem(ref r, item);
+        var batch = new List<(Guid Id, string Name, string? Path, string Type)>(BatchSize);
+        var errors = new List<MediaItemError>();
+        var listed = new List<RegisteredMediaItem>();
+        long registered = 0, existing = 0, errorCount = 0;
+        try
+        {
+            while (true)
+            {
+                item.FileName = item.FilePath = item.MediaType = item.Problem = null;
+                var index = elements.ElementIndex;
+                if (!await elements.ReadNextAsync(handler, ct))
+                {
+                    break;
+                }
+                var problem = item.Problem ?? Check(item);
+                if (problem is not null)
+                {
+                    errorCount++;
+                    if (errors.Count < MaxListedErrors)
+                    {
+                        errors.Add(new MediaItemError(index, problem));
+                    }
+                    continue;
+                }
+                batch.Add((Guid.CreateVersion7(), item.FileName!, item.FilePath, item.MediaType ?? "image"));
+                if (batch.Count == BatchSize)
+                {
+                    var (n, dup) = await FlushAsync(conn, workspaceId, datasetId, batch, listed, ct);
+                    registered += n;
+                    existing += dup;
+                }
+            }
+        }
+        catch (MalformedFileException e)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Malformed body",
+                detail: $"{e.Message} Nothing was registered.",
+                extensions: new Dictionary<string, object?> { ["line"] = e.Line, ["column"] = e.Column, ["error_code"] = e.Code });
+        }
+        var (last, lastDup) = await FlushAsync(conn, workspaceId, datasetId, batch, listed, ct);
+        registered += last;
+        existing += lastDup;
+        await tx.CommitAsync(ct);
+        return TypedResults.Ok(new RegisterMediaResponse(registered, existing, errorCount, errors, listed, registered > listed.Count));
+    }
+
+    private static string? Check(Item item)
+    {
+        if (string.IsNullOrWhiteSpace(item.FileName))
+        {
+            return "file_name is required: the item's file name, unique within the dataset.";
+        }
+        if (item.FileName.Length > 1024 || item.FileName.Contains('\0'))
+        {
+            return "file_name must be at most 1,024 characters with no NUL.";
+        }
+        if (item.FilePath is { Length: > 4096 } || item.FilePath?.Contains('\0') == true)
+        {
+            return "file_path must be at most 4,096 characters with no NUL.";
+        }
+        if (item.MediaType is not null && !MediaTypes.Contains(item.MediaType))
+        {
+            return $"media_type must be \"image\" or \"video\", not \"{item.MediaType}\".";
+        }
+        return null;
+    }
+
+    private static void ParseItem(ref Utf8JsonReader r, Item item)
+    {
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            item.Problem = "Each item must be an object like {\"file_name\": \"a.jpg\"}.";
+            return;
+        }
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            var isName = r.ValueTextEquals("file_name"u8);
+            var isPath = r.ValueTextEquals("file_path"u8);
+            var isType = r.ValueTextEquals("media_type"u8);
+            r.Read();
+            if (!(isName || isPath || isType))
+            {
+                r.TrySkip();
+                continue;
+            }
+            if (r.TokenType == JsonTokenType.Null)
+            {
+                continue;
+            }
+            if (r.TokenType != JsonTokenType.String)
+            {
+                item.Problem = $"{(isName ? "file_name" : isPath ? "file_path" : "media_type")} must be a string.";
+                r.TrySkip();
+                continue;
+            }
+            var s = r.GetString();
+            if (isName) item.FileName = s;
+            else if (isPath) item.FilePath = s;
+            else item.MediaType = s;
+        }
+    }
+
+    private static async Task<(long Registered, long Existing)> FlushAsync(NpgsqlConnection conn, Guid workspaceId, Guid datasetId,
+        List<(Guid Id, string Name, string? Path, string Type)> batch, List<RegisteredMediaItem> listed, CancellationToken ct)
+    {
+        if (batch.Count == 0)
+        {
+            return (0, 0);
+        }
+        await using (var w = await conn.BeginBinaryImportAsync(
+            "COPY media_staging (media_id, file_name, file_path, media_type) FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var (id, name, path, type) in batch)
+            {
+                w.StartRow();
+                w.Write(id, NpgsqlDbType.Uuid);
+                w.Write(name, NpgsqlDbType.Text);
+                if (path is null) w.WriteNull(); else w.Write(path, NpgsqlDbType.Text);
+                w.Write(type, NpgsqlDbType.Text);
+            }
+            await w.CompleteAsync(ct);
+        }
+        long registered = 0;
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO media_items (media_id, workspace_id, dataset_id, file_name, file_path, media_type)
+            SELECT media_id, $1, $2, file_name, file_path, media_type FROM media_staging
+            ON CONFLICT (dataset_id, file_name) DO NOTHING
+            RETURNING media_id, file_name
+            """, conn) { Parameters = { new() { Value = workspaceId }, new() { Value = datasetId } } })
+        await using (var r = await insert.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                registered++;
+                if (listed.Count < MaxListedItems)
+                {
+                    listed.Add(new RegisteredMediaItem(r.GetGuid(0), r.GetString(1)));
+                }
+            }
+        }
+        await using (var truncate = new NpgsqlCommand("TRUNCATE media_staging", conn))
+        {
+            await truncate.ExecuteNonQueryAsync(ct);
+        }
+        var count = batch.Count;
+        batch.Clear();
+        return (registered, count - registered);
+    }
+}

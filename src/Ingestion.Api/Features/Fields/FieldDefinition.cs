@@ -1,0 +1,49 @@
+using System.Text.RegularExpressions;
+
+namespace Ingestion.Api.Features.Fields;
+
+public enum FieldType { String, Float, Datetime, Enum, Link }
+
+/// <summary>A declared field as the validator and the query planner need it.</summary>
+public sealed partial class FieldDefinition
+{
+    public const int MaxNameLength = 64;
+    public const int MaxEnumOptionLength = 20;
+    public const int MaxEnumOptions = 1000;
+
+    public required Guid FieldId { get; init; }
+    public required Guid DatasetId { get; init; }
+    public required string Name { get; init; }
+    public required FieldType Type { get; init; }
+    public required bool IsMulti { get; init; }
+    public IReadOnlyList<string> EnumOptions { get; init; } = [];
+
+    private HashSet<string>? _options;
+
+    /// <summary>Options as a set, with lookups by span so validating a row needs no string of its own.</summary>
+    public HashSet<string> OptionSet => _options ??= new HashSet<string>(EnumOptions, StringComparer.Ordinal);
+
+    public static string WireName(FieldType type) => type switch
+    {
+        FieldType.String => "string",
+        FieldType.Float => "float",
+        FieldType.Datetime => "datetime",
+        FieldType.Enum => "enum",
+        FieldType.Link => "link",
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    public static FieldType? ParseType(string? wire) => wire switch
+    {
+        "string" => FieldType.String,
+        "float" => FieldType.Float,
+        "datetime" => FieldType.Datetime,
+        "enum" => FieldType.Enum,
+        "link" => FieldType.Link,
+        _ => null,
+    };
+
+    /// <summary>Letters, digits, '_' and '.', not starting with '.'.</summary>
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.]*$")]
+    public static partial Regex NamePattern();
+}

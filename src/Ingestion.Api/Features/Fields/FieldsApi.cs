@@ -1,0 +1,153 @@
+using Ingestion.Api.Features.Datasets;
+using Ingestion.Api.Features.Uploads;
+using Ingestion.Api.Infrastructure.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace Ingestion.Api.Features.Fields;
+
+public sealed record DeclareFieldRequest(string? FieldName, string? FieldType, List<string>? EnumOptions, bool? IsMulti);
+
+public sealed record DeclareFieldResponse(Guid TaskId, string Status, Guid DatasetId, string FieldName, string FieldType,
+    IReadOnlyList<string>? EnumOptions, bool IsMulti, DateTime CreatedAt);
+
+public sealed record FieldSchema(string FieldName, string FieldType, IReadOnlyList<string>? EnumOptions, bool IsMulti,
+    DateTime CreatedAt, Guid TaskId);
+
+public sealed record DatasetSchemaResponse(Guid DatasetId, IReadOnlyList<FieldSchema> Fields);
+
+public sealed record MediaFieldValue(string FieldName, string FieldType, System.Text.Json.JsonElement Value);
+
+public static class FieldsApi
+{
+    public static IEndpointRouteBuilder MapFieldsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/datasets/{dataset_id:guid}").WithTags("Custom metadata");
+        group.MapPost("/custom_metadata/tasks", DeclareAsync).RequireAuthorization(Scopes.Write)
+            .WithSummary("Declare a typed field; answers the task that takes its values");
+        group.MapGet("/custom_metadata/schema", SchemaAsync).RequireAuthorization(Scopes.Read)
+            .WithSummary("Every declared field of the dataset");
+        group.MapGet("/image/{media_id:guid}/custom_metadata", MediaValuesAsync).RequireAuthorization(Scopes.Read)
+            .WithSummary("The custom metadata of one media item");
+        return app;
+    }
+
+    private static async Task<Results<Ok<DeclareFieldResponse>, ValidationProblem, ProblemHttpResult>> DeclareAsync(
+        [FromRoute(Name = "dataset_id")] Guid datasetId, DeclareFieldRequest request, HttpContext http, NpgsqlDataSource db,
+        CancellationToken ct)
+    {
+        var workspaceId = http.User.WorkspaceId();
+        if (!await DatasetsApi.ExistsAsync(db, workspaceId, datasetId, ct))
+        {
+            return DatasetsApi.NotFound(datasetId);
+        }
+        var problems = FieldDeclaration.Check(request);
+        if (problems.Count > 0)
+        {
+            return TypedResults.ValidationProblem(problems, title: "The field declaration is invalid",
+                detail: string.Join(" ", problems.SelectMany(p => p.Value)));
+        }
+
+        var fieldId = Guid.CreateVersion7();
+        var taskId = Guid.CreateVersion7();
+        var type = FieldDefinition.ParseType(request.FieldType)!.Value;
+        var options = type == FieldType.Enum ? request.EnumOptions!.ToArray() : null;
+        var isMulti = request.IsMulti ?? false;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        DateTime createdAt;
+        try
+        {
+            await using var cmd = new NpgsqlCommand("""
+                WITH f AS (
+                    INSERT INTO fields (field_id, workspace_id, dataset_id, field_name, field_type, enum_options, is_multi)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    RETURNING created_at
+                )
+                INSERT INTO tasks (task_id, workspace_id, dataset_id, field_id, status, created_at)
+                SELECT $8, $2, $3, $1, 'INIT', f.created_at FROM f
+                RETURNING created_at
+                """, conn);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = fieldId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = datasetId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = request.FieldName! });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = request.FieldType! });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)options ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = isMulti });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = taskId });
+            createdAt = (DateTime)(await cmd.ExecuteScalarAsync(ct))!;
+            await tx.CommitAsync(ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "Field already exists",
+                detail: $"Field '{request.FieldName}' already exists in this dataset (names are compared ignoring case). " +
+                        "Pick another name, or send more values to the existing field with a follow-up task.");
+        }
+        return TypedResults.Ok(new DeclareFieldResponse(taskId, TaskStatuses.Init, datasetId, request.FieldName!, request.FieldType!,
+            options, isMulti, createdAt));
+    }
+
+    private static async Task<Results<Ok<DatasetSchemaResponse>, ProblemHttpResult>> SchemaAsync(
+        [FromRoute(Name = "dataset_id")] Guid datasetId, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var workspaceId = http.User.WorkspaceId();
+        if (!await DatasetsApi.ExistsAsync(db, workspaceId, datasetId, ct))
+        {
+            return DatasetsApi.NotFound(datasetId);
+        }
+        await using var cmd = db.CreateCommand("""
+            SELECT f.field_name, f.field_type, f.enum_options, f.is_multi, f.created_at,
+                   (SELECT t.task_id FROM tasks t WHERE t.field_id = f.field_id ORDER BY t.created_at, t.task_id LIMIT 1)
+            FROM fields f
+            WHERE f.workspace_id = $1 AND f.dataset_id = $2
+            ORDER BY f.created_at, f.field_id
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = datasetId });
+        var fields = new List<FieldSchema>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            fields.Add(new FieldSchema(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetFieldValue<string[]>(2),
+                r.GetBoolean(3), r.GetDateTime(4), r.GetGuid(5)));
+        }
+        return TypedResults.Ok(new DatasetSchemaResponse(datasetId, fields));
+    }
+
+    private static async Task<Results<Ok<List<MediaFieldValue>>, ProblemHttpResult>> MediaValuesAsync(
+        [FromRoute(Name = "dataset_id")] Guid datasetId, [FromRoute(Name = "media_id")] Guid mediaId, HttpContext http,
+        NpgsqlDataSource db, CancellationToken ct)
+    {
+        var workspaceId = http.User.WorkspaceId();
+        await using var cmd = db.CreateCommand($"""
+            SELECT f.field_name, f.field_type, ({DatasetExport.ValueJsonSql})::text
+            FROM media_items m
+            LEFT JOIN field_values v ON v.media_id = m.media_id
+            LEFT JOIN fields f ON f.field_id = v.field_id
+            WHERE m.workspace_id = $1 AND m.dataset_id = $2 AND m.media_id = $3
+            ORDER BY f.field_name
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = datasetId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = mediaId });
+        var values = new List<MediaFieldValue>();
+        var found = false;
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            found = true;
+            if (!r.IsDBNull(0))
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(r.GetString(2));
+                values.Add(new MediaFieldValue(r.GetString(0), r.GetString(1), doc.RootElement.Clone()));
+            }
+        }
+        return found
+            ? TypedResults.Ok(values)
+            : TypedResults.Problem(statusCode: 404, title: "Media item not found",
+                detail: $"No media item {mediaId} in dataset {datasetId} of this workspace.");
+    }
+}

@@ -1,0 +1,58 @@
+using Ingestion.Api.Infrastructure.Jobs;
+using Npgsql;
+
+namespace Ingestion.Api.Features.Uploads;
+
+/// <summary>
+/// Queues again any task that holds a stored upload but that the job engine does not hold: the service died
+/// between committing an upload and queuing it, or a job was cut off by a shutdown. Queuing is idempotent,
+/// and the runner resumes from the checkpoint, so a task swept twice is still processed once.
+/// </summary>
+public sealed class StrandedTaskSweeper(NpgsqlDataSource db, ITaskQueue queue, ILogger<StrandedTaskSweeper> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SweepAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Sweeping stranded tasks failed; trying again in {Interval}", Interval);
+            }
+            try
+            {
+                await Task.Delay(Interval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public async Task SweepAsync(CancellationToken ct)
+    {
+        var candidates = new List<Guid>();
+        await using (var cmd = db.CreateCommand("SELECT task_id FROM tasks WHERE status IN ('QUEUED', 'IN_PROGRESS')"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                candidates.Add(r.GetGuid(0));
+            }
+        }
+        foreach (var taskId in candidates)
+        {
+            if (!await queue.IsEnqueuedAsync(taskId, ct))
+            {
+                logger.LogInformation("Queuing stranded task {TaskId} again", taskId);
+                await queue.EnqueueAsync(taskId, ct);
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using Npgsql;
+
+namespace Ingestion.Api.Features.Uploads;
+
+public static class TaskStatusQuery
+{
+    public static async Task<TaskStatusResponse?> LoadAsync(NpgsqlDataSource db, Guid workspaceId, Guid datasetId, Guid taskId,
+        int sampleErrors, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        TaskStatusResponse status;
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT t.status, t.inserted_rows, t.error_count, f.field_name, t.rows_processed, t.total_rows,
+                   t.upload_bytes, t.bytes_processed, t.upload_format, t.failure_reason,
+                   t.created_at, t.queued_at, t.started_at, t.completed_at
+            FROM tasks t JOIN fields f ON f.field_id = t.field_id
+            WHERE t.task_id = $1 AND t.dataset_id = $2 AND t.workspace_id = $3
+            """, conn) { Parameters = { new() { Value = taskId }, new() { Value = datasetId }, new() { Value = workspaceId } } })
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            if (!await r.ReadAsync(ct))
+            {
+                return null;
+            }
+            var s = r.GetString(0);
+            long? uploadBytes = r.IsDBNull(6) ? null : r.GetInt64(6);
+            var progress = s switch
+            {
+                _ when TaskStatuses.IsFinished(s) => 100.0,
+                TaskStatuses.InProgress when uploadBytes > 0 => Math.Min(99.9, Math.Round(100.0 * r.GetInt64(7) / uploadBytes.Value, 1)),
+                _ => 0.0,
+            };
+            status = new TaskStatusResponse(taskId, TaskStatuses.Public(s), progress, r.GetInt64(1), r.GetInt64(2), [],
+                r.GetString(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetInt64(5), uploadBytes,
+                r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9),
+                r.GetDateTime(10), Nullable(r, 11), Nullable(r, 12), Nullable(r, 13));
+        }
+
+        var samples = new List<SampleError>();
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT row_index, media_id, error_code, reason, value, line, col
+            FROM row_errors WHERE task_id = $1
+            ORDER BY row_index LIMIT $2
+            """, conn) { Parameters = { new() { Value = taskId }, new() { Value = sampleErrors } } })
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await r.ReadAsync(ct))
+            {
+                samples.Add(new SampleError(r.GetInt64(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2), r.GetString(3),
+                    r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6)));
+            }
+        }
+        return status with { SampleErrors = samples };
+    }
+
+    private static DateTime? Nullable(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetDateTime(i);
+}

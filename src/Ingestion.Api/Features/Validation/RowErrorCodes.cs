@@ -1,0 +1,65 @@
+namespace Ingestion.Api.Features.Validation;
+
+/// <summary>
+/// The stable codes of row and file errors. Codes never change meaning once published; the catalogue in
+/// docs/error-codes.md is generated from <see cref="Catalogue"/> by a test that keeps the two equal.
+/// </summary>
+public static class RowErrorCodes
+{
+    public const string RowNotObject = "row_not_object";
+    public const string MissingMediaId = "missing_media_id";
+    public const string InvalidMediaId = "invalid_media_id";
+    public const string MediaNotFound = "media_not_found";
+    public const string DuplicateMediaId = "duplicate_media_id";
+    public const string ValueAlreadySet = "value_already_set";
+    public const string MissingValue = "missing_value";
+    public const string WrongType = "wrong_type";
+    public const string StringTooLong = "string_too_long";
+    public const string StringHasNul = "string_has_nul";
+    public const string FloatNotFinite = "float_not_finite";
+    public const string FloatInvalid = "float_invalid";
+    public const string DatetimeInvalid = "datetime_invalid";
+    public const string DatetimeMissingOffset = "datetime_missing_offset";
+    public const string EnumNotAnOption = "enum_not_an_option";
+    public const string EnumEmptySelection = "enum_empty_selection";
+    public const string EnumRepeatedOption = "enum_repeated_option";
+    public const string LinkInvalid = "link_invalid";
+    public const string LinkTooLong = "link_too_long";
+
+    // File-level: the file itself is broken at a point; rows before it were processed.
+    public const string MalformedJson = "malformed_json";
+    public const string TruncatedFile = "truncated_file";
+    public const string NotAnArray = "not_an_array";
+    public const string TrailingContent = "trailing_content";
+    public const string TooDeep = "too_deep";
+    public const string RowTooLarge = "row_too_large";
+
+    public static readonly IReadOnlyDictionary<string, string> Catalogue = new Dictionary<string, string>
+    {
+        [RowNotObject] = "The row is not a JSON object. Each row must look like {\"media_id\": \"...\", \"value\": ...}.",
+        [MissingMediaId] = "The row has no media_id. Add the id of the media item the value belongs to.",
+        [InvalidMediaId] = "The media_id is not a UUID string. Use the media_id from the dataset export.",
+        [MediaNotFound] = "No media item with this media_id is registered in the dataset. Register the item first, or fix the id.",
+        [DuplicateMediaId] = "The same media_id appears on an earlier row of this file; a media item holds one value per field. Keep one row.",
+        [ValueAlreadySet] = "The media item already has a value for this field from an earlier upload; values are immutable. Drop the row.",
+        [MissingValue] = "The row has no value, or the value is null. Add a value of the field's type.",
+        [WrongType] = "The value is not of the field's type (for example a number for a string field). Send the declared type.",
+        [StringTooLong] = "The string is longer than 4,096 characters. Shorten it.",
+        [StringHasNul] = "The string contains a NUL character (\\u0000), which cannot be stored. Remove it.",
+        [FloatNotFinite] = "The number is NaN or infinite, or too large for a double. Send a finite number.",
+        [FloatInvalid] = "The string is not a number. Send a JSON number or a numeric string such as \"21.5\".",
+        [DatetimeInvalid] = "The value is not an ISO 8601 date and time. Use a form like \"2024-02-24T10:00:00Z\".",
+        [DatetimeMissingOffset] = "The date and time has no UTC offset, so the instant is ambiguous. Append \"Z\" for UTC or an offset like \"+02:00\".",
+        [EnumNotAnOption] = "The value is not one of the field's declared options (matching is exact, case included). Use a declared option.",
+        [EnumEmptySelection] = "A multi-select value must hold at least one option. Send a non-empty array, or leave the row out.",
+        [EnumRepeatedOption] = "A multi-select value names the same option twice. List each option once.",
+        [LinkInvalid] = "The value is not an absolute http or https URL. Send a URL like \"https://example.com/a.jpg\".",
+        [LinkTooLong] = "The URL is longer than 2,048 characters. Shorten it.",
+        [MalformedJson] = "The file is not valid JSON at the given line and column. Rows before that point were processed; fix the file there.",
+        [TruncatedFile] = "The file ends in the middle of a row or before the closing ']'. Upload the complete file.",
+        [NotAnArray] = "The file is not a JSON array of rows. Wrap the rows in [ ... ].",
+        [TrailingContent] = "There is content after the closing ']'. Remove it.",
+        [TooDeep] = "A row nests objects or arrays deeper than the limit. Values are flat: a string, number or array of strings.",
+        [RowTooLarge] = "A single row is larger than the per-row limit. Shorten it.",
+    };
+}

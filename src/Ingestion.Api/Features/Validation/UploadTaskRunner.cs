@@ -1,0 +1,186 @@
+using Ingestion.Api.Features.Fields;
+using Ingestion.Api.Features.Uploads;
+using Ingestion.Api.Infrastructure.Jobs;
+using Ingestion.Api.Infrastructure.Streaming;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Ingestion.Api.Features.Validation;
+
+/// <summary>
+/// Validates a stored upload into values and row errors. Safe to run again at any point: it works from the
+/// task's committed checkpoint, and a session-level advisory lock keeps two nodes off the same task.
+/// </summary>
+public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<IngestOptions> options, ILogger<UploadTaskRunner> logger)
+    : ITaskRunner
+{
+    public async Task RunAsync(Guid taskId, CancellationToken ct)
+    {
+        await using var conn = await dataSource.OpenConnectionAsync(ct);
+        var lockKey = LockKey(taskId);
+        if (!await ScalarAsync<bool>(conn, "SELECT pg_try_advisory_lock($1)", ct, lockKey))
+        {
+            logger.LogInformation("Task {TaskId} is being processed by another worker", taskId);
+            return;
+        }
+        try
+        {
+            await ProcessAsync(conn, taskId, ct);
+        }
+        finally
+        {
+            if (conn.State == System.Data.ConnectionState.Open)
+            {
+                await ScalarAsync<bool>(conn, "SELECT pg_advisory_unlock($1)", CancellationToken.None, lockKey);
+            }
+        }
+    }
+
+    private async Task ProcessAsync(NpgsqlConnection conn, Guid taskId, CancellationToken ct)
+    {
+        var task = await LoadAsync(conn, taskId, ct);
+        if (task is null)
+        {
+            return;
+        }
+        if (TaskStatuses.IsFinished(task.Status))
+        {
+            await ExecuteAsync(conn, "DELETE FROM upload_chunks WHERE task_id = $1", ct, taskId);
+            return;
+        }
+        if (task.Status is not (TaskStatuses.Queued or TaskStatuses.InProgress))
+        {
+            return;
+        }
+        await ExecuteAsync(conn, """
+            UPDATE tasks SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now())
+            WHERE task_id = $1 AND status = 'QUEUED'
+            """, ct, taskId);
+        await ExecuteAsync(conn, ValueBatch.CreateStagingSql, ct);
+
+        var started = DateTime.UtcNow;
+        await using var file = new UploadChunkStream(conn, taskId);
+        var reader = UploadFormats.CreateReader(task.Format, file);
+        var batch = new ValueBatch(task.Field, taskId, task.WorkspaceId);
+        var row = new UploadRow();
+        var batchRows = Math.Max(1, options.Value.BatchRows);
+        long rowsRead = 0;
+        MalformedFileException? broken = null;
+        try
+        {
+            while (await reader.ReadAsync(row, ct))
+            {
+                rowsRead++;
+                if (row.RowIndex < task.RowsProcessed)
+                {
+                    continue; // committed before a crash or restart
+                }
+                batch.Add(row);
+                if (batch.Count >= batchRows)
+                {
+                    await batch.FlushAsync(conn, rowsRead, reader.BytesConsumed, ct);
+                }
+            }
+        }
+        catch (MalformedFileException e)
+        {
+            broken = e;
+        }
+        await batch.FlushAsync(conn, rowsRead, reader.BytesConsumed, ct);
+        await FinishAsync(conn, task, rowsRead, broken, ct);
+        logger.LogInformation("Task {TaskId}: {Rows} rows in {Seconds:F2}s{Broken}", taskId, rowsRead,
+            (DateTime.UtcNow - started).TotalSeconds, broken is null ? "" : $"; file broken: {broken.Message}");
+    }
+
+    private static async Task FinishAsync(NpgsqlConnection conn, LoadedTask task, long rowsRead, MalformedFileException? broken, CancellationToken ct)
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var cmd = new NpgsqlCommand("""
+            WITH file_error AS (
+                INSERT INTO row_errors (task_id, row_index, workspace_id, error_code, reason, line, col, is_file_error)
+                SELECT $1, $2, $3, $4, $5, $6, $7, true
+                WHERE $4::text IS NOT NULL
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            UPDATE tasks SET
+                error_count = error_count + (SELECT count(*) FROM file_error),
+                total_rows = $2,
+                status = CASE
+                    WHEN $4::text IS NOT NULL AND $2 = 0 THEN 'FAILED'
+                    WHEN error_count + (SELECT count(*) FROM file_error) = 0 THEN 'COMPLETED'
+                    ELSE 'COMPLETED_WITH_ERRORS' END,
+                failure_reason = CASE WHEN $4::text IS NOT NULL AND $2 = 0 THEN $5 END,
+                bytes_processed = coalesce(upload_bytes, bytes_processed),
+                completed_at = now()
+            WHERE task_id = $1
+            """, conn))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = task.TaskId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = rowsRead });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = task.WorkspaceId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Code ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Message ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Line ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Column ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await ExecuteAsync(conn, "DELETE FROM upload_chunks WHERE task_id = $1", ct, task.TaskId);
+        await tx.CommitAsync(ct);
+    }
+
+    private sealed record LoadedTask(Guid TaskId, Guid WorkspaceId, string Status, string Format, long RowsProcessed, FieldDefinition Field);
+
+    private static async Task<LoadedTask?> LoadAsync(NpgsqlConnection conn, Guid taskId, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            SELECT t.workspace_id, t.status, coalesce(t.upload_format, 'json'), t.rows_processed,
+                   f.field_id, f.dataset_id, f.field_name, f.field_type, f.is_multi, coalesce(f.enum_options, '{}')
+            FROM tasks t JOIN fields f ON f.field_id = t.field_id
+            WHERE t.task_id = $1
+            """, conn) { Parameters = { new() { Value = taskId } } };
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct))
+        {
+            return null;
+        }
+        var field = new FieldDefinition
+        {
+            FieldId = r.GetGuid(4),
+            DatasetId = r.GetGuid(5),
+            Name = r.GetString(6),
+            Type = FieldDefinition.ParseType(r.GetString(7))!.Value,
+            IsMulti = r.GetBoolean(8),
+            EnumOptions = r.GetFieldValue<string[]>(9),
+        };
+        return new LoadedTask(taskId, r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetInt64(3), field);
+    }
+
+    /// <summary>Advisory locks take a bigint; fold the task id into one.</summary>
+    private static long LockKey(Guid taskId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        taskId.TryWriteBytes(bytes);
+        return BitConverter.ToInt64(bytes[..8]) ^ BitConverter.ToInt64(bytes[8..]);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        foreach (var a in args)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
+        }
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        foreach (var a in args)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
+        }
+        return (T)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+}

@@ -1,0 +1,219 @@
+using Ingestion.Api.Features.Fields;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Ingestion.Api.Features.Validation;
+
+/// <summary>
+/// The rows of one checkpoint. Type errors are found here in C#; media existence and one-value-per-item are
+/// decided set-wise in SQL. A flush commits the values, the row errors and the task's checkpoint in one
+/// transaction, so after a crash the job resumes at the checkpoint and every count stays exact.
+/// </summary>
+internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid workspaceId)
+{
+    private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value);
+
+    private readonly record struct PendingError(long RowIndex, long Line, string? MediaId, string Code, string Reason, string? Value);
+
+    private readonly List<StagedValue> _staged = [];
+    private readonly List<PendingError> _errors = [];
+    private bool _hasFileNames;
+
+    public int Count => _staged.Count + _errors.Count;
+
+    public void Add(UploadRow row)
+    {
+        TypedValue value = default;
+        var error = ValueValidator.CheckShape(row) ?? ValueValidator.Validate(field, row, out value);
+        if (error is { } e)
+        {
+            var mediaId = row.MediaIdState == MediaIdState.Valid ? row.MediaId.ToString() : row.MediaIdText ?? row.FileName;
+            _errors.Add(new PendingError(row.RowIndex, row.Line, mediaId, e.Code, e.Reason, ValueValidator.StoredValue(row)));
+            return;
+        }
+        var byName = row.MediaIdState != MediaIdState.Valid;
+        _hasFileNames |= byName;
+        _staged.Add(new StagedValue(row.RowIndex, row.Line, byName ? null : row.MediaId, byName ? row.FileName : null, value));
+    }
+
+    /// <summary>Commits the batch with the checkpoint "every row before <paramref name="rowsProcessed"/> is done".</summary>
+    public async Task FlushAsync(NpgsqlConnection conn, long rowsProcessed, long bytesProcessed, CancellationToken ct)
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        long errors = _errors.Count, inserted = 0;
+        if (_staged.Count > 0)
+        {
+            await CopyStagedAsync(conn, ct);
+            if (_hasFileNames)
+            {
+                await using var resolve = new NpgsqlCommand("""
+                    UPDATE upload_staging s SET media_id = m.media_id
+                    FROM media_items m
+                    WHERE s.media_id IS NULL AND m.dataset_id = $1 AND m.file_name = s.file_name
+                    """, conn) { Parameters = { new() { Value = field.DatasetId } } };
+                await resolve.ExecuteNonQueryAsync(ct);
+            }
+            await using var classify = new NpgsqlCommand(ClassifySql, conn)
+            {
+                Parameters =
+                {
+                    new() { Value = taskId }, new() { Value = field.DatasetId },
+                    new() { Value = field.FieldId }, new() { Value = workspaceId },
+                },
+            };
+            await using (var reader = await classify.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                errors += reader.GetInt64(0);
+                inserted = reader.GetInt64(1);
+            }
+        }
+        if (_errors.Count > 0)
+        {
+            await CopyErrorsAsync(conn, ct);
+        }
+        await using (var checkpoint = new NpgsqlCommand("""
+            UPDATE tasks
+            SET rows_processed = $2, bytes_processed = $3,
+                inserted_rows = inserted_rows + $4, error_count = error_count + $5
+            WHERE task_id = $1
+            """, conn)
+        {
+            Parameters =
+            {
+                new() { Value = taskId }, new() { Value = rowsProcessed }, new() { Value = bytesProcessed },
+                new() { Value = inserted }, new() { Value = errors },
+            },
+        })
+        {
+            await checkpoint.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        _staged.Clear();
+        _errors.Clear();
+        _hasFileNames = false;
+    }
+
+    public const string CreateStagingSql = """
+        CREATE TEMP TABLE IF NOT EXISTS upload_staging (
+            row_index bigint NOT NULL,
+            line bigint,
+            media_id uuid,
+            file_name text,
+            value_text text,
+            value_float double precision,
+            value_datetime timestamptz,
+            value_enums text[]
+        ) ON COMMIT DELETE ROWS
+        """;
+
+    // One statement decides every staged row: unknown item, repeated item (in this file or from an earlier
+    // upload), or stored. Window order is file order, so the first row for an item wins.
+    private const string ClassifySql = """
+        WITH s AS (
+            SELECT s.*, m.media_id IS NOT NULL AS known,
+                   v.task_id AS existing_task, v.row_index AS existing_row,
+                   row_number() OVER w AS occurrence, first_value(s.row_index) OVER w AS first_row
+            FROM upload_staging s
+            LEFT JOIN media_items m ON m.media_id = s.media_id AND m.dataset_id = $2
+            LEFT JOIN field_values v ON v.field_id = $3 AND v.media_id = s.media_id
+            WINDOW w AS (PARTITION BY s.media_id ORDER BY s.row_index)
+        ),
+        errors AS (
+            INSERT INTO row_errors (task_id, row_index, workspace_id, media_id, error_code, reason, value, line)
+            SELECT $1, row_index, $4, coalesce(media_id::text, file_name),
+                   CASE WHEN NOT known THEN 'media_not_found'
+                        WHEN existing_task = $1 OR occurrence > 1 THEN 'duplicate_media_id'
+                        ELSE 'value_already_set' END,
+                   CASE WHEN NOT known AND media_id IS NULL THEN
+                            format('No media item named %s is registered in this dataset. Register it first, or fix the file_name.', to_json(file_name))
+                        WHEN NOT known THEN
+                            format('No media item with media_id %s is registered in this dataset. Register it first, or fix the id.', media_id)
+                        WHEN existing_task = $1 THEN
+                            format('media_id %s already has a value from row %s of this file; a media item holds one value per field. Keep one of the rows.', media_id, existing_row)
+                        WHEN occurrence > 1 THEN
+                            format('media_id %s already has a value from row %s of this file; a media item holds one value per field. Keep one of the rows.', media_id, first_row)
+                        ELSE
+                            format('media_id %s already has a value for this field from an earlier upload; values are immutable. Drop this row.', media_id)
+                   END,
+                   left(coalesce(value_text, value_float::text,
+                                 to_char(value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                                 array_to_json(value_enums)::text), 200),
+                   line
+            FROM s
+            WHERE NOT known OR existing_task IS NOT NULL OR occurrence > 1
+            RETURNING 1
+        ),
+        inserted AS (
+            INSERT INTO field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
+                                      value_text, value_float, value_datetime, value_enums)
+            SELECT $3, media_id, $4, $2, $1, row_index, value_text, value_float, value_datetime, value_enums
+            FROM s
+            WHERE known AND existing_task IS NULL AND occurrence = 1
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM errors), (SELECT count(*) FROM inserted)
+        """;
+
+    private async Task CopyStagedAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var w = await conn.BeginBinaryImportAsync(
+            "COPY upload_staging (row_index, line, media_id, file_name, value_text, value_float, value_datetime, value_enums) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var s in _staged)
+        {
+            w.StartRow();
+            w.Write(s.RowIndex, NpgsqlDbType.Bigint);
+            w.Write(s.Line, NpgsqlDbType.Bigint);
+            WriteNullable(w, s.MediaId, NpgsqlDbType.Uuid);
+            WriteNullable(w, s.FileName, NpgsqlDbType.Text);
+            WriteNullable(w, s.Value.Text, NpgsqlDbType.Text);
+            WriteNullable(w, s.Value.Float, NpgsqlDbType.Double);
+            WriteNullable(w, s.Value.Timestamp, NpgsqlDbType.TimestampTz);
+            WriteNullable(w, s.Value.Enums, NpgsqlDbType.Array | NpgsqlDbType.Text);
+        }
+        await w.CompleteAsync(ct);
+    }
+
+    private async Task CopyErrorsAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var w = await conn.BeginBinaryImportAsync(
+            "COPY row_errors (task_id, row_index, workspace_id, media_id, error_code, reason, value, line) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var e in _errors)
+        {
+            w.StartRow();
+            w.Write(taskId, NpgsqlDbType.Uuid);
+            w.Write(e.RowIndex, NpgsqlDbType.Bigint);
+            w.Write(workspaceId, NpgsqlDbType.Uuid);
+            WriteNullable(w, e.MediaId is null ? null : ValueValidator.Truncate(e.MediaId, 200), NpgsqlDbType.Text);
+            w.Write(e.Code, NpgsqlDbType.Text);
+            w.Write(e.Reason, NpgsqlDbType.Text);
+            WriteNullable(w, e.Value, NpgsqlDbType.Text);
+            w.Write(e.Line, NpgsqlDbType.Bigint);
+        }
+        await w.CompleteAsync(ct);
+    }
+
+    private static void WriteNullable<T>(NpgsqlBinaryImporter w, T? value, NpgsqlDbType type) where T : class
+    {
+        if (value is null)
+        {
+            w.WriteNull();
+        }
+        else
+        {
+            w.Write(value, type);
+        }
+    }
+
+    private static void WriteNullable<T>(NpgsqlBinaryImporter w, T? value, NpgsqlDbType type) where T : struct
+    {
+        if (value is { } v)
+        {
+            w.Write(v, type);
+        }
+        else
+        {
+            w.WriteNull();
+        }
+    }
+}

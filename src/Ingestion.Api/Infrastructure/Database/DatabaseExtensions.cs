@@ -1,0 +1,67 @@
+using Npgsql;
+
+namespace Ingestion.Api.Infrastructure.Database;
+
+/// <summary>Settings of the database connection; the connection string itself is <c>ConnectionStrings:Ingestion</c>.</summary>
+public sealed class DatabaseOptions
+{
+    public const string Section = "Ingestion:Database";
+
+    /// <summary>Cluster folder of the embedded server used when no connection string is set. Default: .data/postgres at the repository root.</summary>
+    public string? EmbeddedDataDirectory { get; set; }
+
+    /// <summary>Port of the embedded server on 127.0.0.1.</summary>
+    public int EmbeddedPort { get; set; } = 54329;
+}
+
+public static class DatabaseExtensions
+{
+    public const string ConnectionStringName = "Ingestion";
+
+    /// <summary>
+    /// Registers the one <see cref="NpgsqlDataSource"/> of the service and the schema migrations. With no
+    /// <c>ConnectionStrings:Ingestion</c>, starts an embedded PostgreSQL first and points the configuration at it,
+    /// so that everything configured afterwards (the job store included) sees a real connection string.
+    /// </summary>
+    public static IHostApplicationBuilder AddIngestionDatabase(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ConnectionStringName)))
+        {
+            var dataDirectory = options.EmbeddedDataDirectory
+                ?? Path.Combine(FindRepositoryRoot(builder.Environment.ContentRootPath), ".data", "postgres");
+            var server = EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+            {
+                DataDirectory = dataDirectory,
+                Port = options.EmbeddedPort,
+            }).GetAwaiter().GetResult();
+            builder.Configuration[$"ConnectionStrings:{ConnectionStringName}"] = server.ConnectionString;
+            builder.Services.AddHostedService(_ => new EmbeddedPostgresLifetime(server));
+        }
+
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)!;
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddHostedService<SchemaMigrator>();
+        return builder;
+    }
+
+    private static string FindRepositoryRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Ingestion.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        return start;
+    }
+
+    /// <summary>Stops the embedded server with the service, so Ctrl+C leaves nothing running.</summary>
+    private sealed class EmbeddedPostgresLifetime(EmbeddedPostgres server) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public async Task StopAsync(CancellationToken cancellationToken) => await server.DisposeAsync();
+    }
+}

@@ -1,0 +1,250 @@
+using System.Text.Json;
+
+namespace Ingestion.Api.Infrastructure.Streaming;
+
+public enum JsonStreamShape
+{
+    /// <summary>One top-level array; each element is a record.</summary>
+    Array,
+
+    /// <summary>Top-level values one after another (NDJSON): each value is a record.</summary>
+    Sequence,
+}
+
+/// <summary>Hands the caller one complete element. <paramref name="reader"/> stands on its first token; <paramref name="data"/> is the buffer the reader reads, for slicing raw text.</summary>
+public delegate void JsonElementHandler(ref Utf8JsonReader reader, ReadOnlySpan<byte> data);
+
+/// <summary>A file that is not valid JSON (or NDJSON): where it broke and why, for a person to act on.</summary>
+public sealed class MalformedFileException(string code, string message, long line, long column, long byteOffset)
+    : Exception(message)
+{
+    public string Code { get; } = code;
+    public long Line { get; } = line;
+    public long Column { get; } = column;
+    public long ByteOffset { get; } = byteOffset;
+}
+
+/// <summary>
+/// Reads records out of a JSON array or an NDJSON stream of any size in a buffer of bounded size: memory
+/// depends on the largest record, never on the file. Each element is handed over only once it is complete
+/// in the buffer, so handlers parse with a plain <see cref="Utf8JsonReader"/> and never see partial data.
+/// </summary>
+public sealed class JsonElementStream
+{
+    private readonly Stream _stream;
+    private readonly JsonStreamShape _shape;
+    private readonly int _maxElementBytes;
+    private readonly JsonReaderOptions _readerOptions;
+    private byte[] _buffer;
+    private int _start;
+    private int _end;
+    private bool _eof;
+    private JsonReaderState _state;
+    private bool _inArray;
+    private bool _afterArray;
+    private bool _done;
+    private long _bufferOffset; // absolute file offset of _buffer[0]
+    private long _line = 1;     // line of _buffer[_start]
+
+    public JsonElementStream(Stream stream, JsonStreamShape shape, int maxDepth = 64, int bufferSize = 64 * 1024,
+        int maxElementBytes = 16 * 1024 * 1024)
+    {
+        _stream = stream;
+        _shape = shape;
+        _maxElementBytes = maxElementBytes;
+        _buffer = new byte[bufferSize];
+        _readerOptions = new JsonReaderOptions
+        {
+            MaxDepth = maxDepth,
+            AllowMultipleValues = shape == JsonStreamShape.Sequence,
+            CommentHandling = JsonCommentHandling.Skip,
+        };
+        _state = new JsonReaderState(_readerOptions);
+    }
+
+    /// <summary>Records handed over so far; the next record's 0-based index.</summary>
+    public long ElementIndex { get; private set; }
+
+    /// <summary>Bytes of the file consumed through the last record handed over.</summary>
+    public long BytesConsumed => _bufferOffset + _start;
+
+    /// <summary>1-based line on which the record last handed over starts.</summary>
+    public long ElementLine { get; private set; }
+
+    /// <summary>Hands the next record to <paramref name="handler"/>; false at the end of the file.</summary>
+    public async ValueTask<bool> ReadNextAsync(JsonElementHandler handler, CancellationToken ct)
+    {
+        while (true)
+        {
+            switch (TryReadElement(handler))
+            {
+                case Step.Element:
+                    return true;
+                case Step.End:
+                    return false;
+                case Step.NeedMore when _eof:
+                    throw Malformed("truncated_file",
+                        _shape == JsonStreamShape.Array && !_inArray && BytesConsumed == 0 && _end == _start
+                            ? "The file is empty; expected a JSON array of rows like [{\"media_id\": \"...\", \"value\": ...}]."
+                            : "The file ends in the middle of a row; it looks truncated. Upload the complete file.");
+                default:
+                    await FillAsync(ct);
+                    break;
+            }
+        }
+    }
+
+    private enum Step { Element, End, NeedMore }
+
+    private Step TryReadElement(JsonElementHandler handler)
+    {
+        if (_done)
+        {
+            return Step.End;
+        }
+        if (_afterArray)
+        {
+            return TrailingContent();
+        }
+        var data = _buffer.AsSpan(_start, _end - _start);
+        var reader = new Utf8JsonReader(data, _eof, _state);
+        try
+        {
+            if (_shape == JsonStreamShape.Array && !_inArray)
+            {
+                if (!reader.Read())
+                {
+                    return Step.NeedMore;
+                }
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    throw Malformed("not_an_array", reader, data,
+                        "The file must be a JSON array of rows like [{\"media_id\": \"...\", \"value\": ...}], but it starts with something else.");
+                }
+                _inArray = true;
+                Commit(ref reader, data);
+                return TryReadElement(handler);
+            }
+
+            if (!reader.Read())
+            {
+                if (_eof && _shape == JsonStreamShape.Sequence)
+                {
+                    _done = true;
+                    return Step.End;
+                }
+                return Step.NeedMore;
+            }
+            if (_shape == JsonStreamShape.Array && reader.TokenType == JsonTokenType.EndArray)
+            {
+                Commit(ref reader, data);
+                _afterArray = true;
+                return TrailingContent();
+            }
+
+            var elementStart = (int)reader.TokenStartIndex;
+            var probe = reader;
+            if (!probe.TrySkip())
+            {
+                return Step.NeedMore;
+            }
+            ElementLine = _line + data[..elementStart].Count((byte)'\n');
+            var element = reader;
+            handler(ref element, data);
+            reader = probe;
+            Commit(ref reader, data);
+            ElementIndex++;
+            return Step.Element;
+        }
+        catch (JsonException e)
+        {
+            throw Translate(e, data);
+        }
+    }
+
+    private Step TrailingContent()
+    {
+        var data = _buffer.AsSpan(_start, _end - _start);
+        var reader = new Utf8JsonReader(data, _eof, new JsonReaderState(_readerOptions with { AllowMultipleValues = true }));
+        try
+        {
+            if (reader.Read())
+            {
+                throw Malformed("trailing_content", reader, data,
+                    "There is more content after the closing ']' of the array. Remove it, or send one array per file.");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw Translate(e, data);
+        }
+        if (!_eof)
+        {
+            return Step.NeedMore;
+        }
+        _done = true;
+        return Step.End;
+    }
+
+    private void Commit(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
+    {
+        var consumed = (int)reader.BytesConsumed;
+        _line += data[..consumed].Count((byte)'\n');
+        _start += consumed;
+        _state = reader.CurrentState;
+    }
+
+    private async ValueTask FillAsync(CancellationToken ct)
+    {
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _bufferOffset += _start;
+            _end -= _start;
+            _start = 0;
+        }
+        if (_end == _buffer.Length)
+        {
+            if (_buffer.Length >= _maxElementBytes)
+            {
+                throw Malformed("row_too_large",
+                    $"A single row is larger than {_maxElementBytes / (1024 * 1024)} MiB, the most one row may take. Split or shorten it.");
+            }
+            Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, _maxElementBytes));
+        }
+        var read = await _stream.ReadAsync(_buffer.AsMemory(_end), ct);
+        if (read == 0)
+        {
+            _eof = true;
+        }
+        _end += read;
+    }
+
+    private MalformedFileException Translate(JsonException e, ReadOnlySpan<byte> data)
+    {
+        // The reader's own message ends with "LineNumber: n | BytePositionInLine: m." which we report as fields instead.
+        var message = e.Message;
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (cut > 0)
+        {
+            message = message[..cut];
+        }
+        var line = (e.LineNumber ?? 0) + 1;
+        var column = (e.BytePositionInLine ?? 0) + 1;
+        var code = message.Contains("depth", StringComparison.OrdinalIgnoreCase) ? "too_deep" : "malformed_json";
+        return new MalformedFileException(code,
+            $"The file is not valid JSON at line {line}, column {column}: {message} Fix the file there and upload it again.",
+            line, column, BytesConsumed);
+    }
+
+    private MalformedFileException Malformed(string code, Utf8JsonReader reader, ReadOnlySpan<byte> data, string message)
+    {
+        var at = (int)reader.TokenStartIndex;
+        var line = _line + data[..at].Count((byte)'\n');
+        var lastNewline = data[..at].LastIndexOf((byte)'\n');
+        return new MalformedFileException(code, message, line, at - lastNewline, BytesConsumed + at);
+    }
+
+    private MalformedFileException Malformed(string code, string message) =>
+        new(code, message, _line, 1, BytesConsumed);
+}

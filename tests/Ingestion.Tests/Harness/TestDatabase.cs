@@ -1,0 +1,37 @@
+using Ingestion.Api.Infrastructure.Database;
+
+namespace Ingestion.Tests.Harness;
+
+/// <summary>
+/// One real PostgreSQL server per test run, in a throwaway folder, started on first use and stopped when the
+/// test process exits. Tests never share state through it: each works in a workspace of its own.
+/// </summary>
+public static class TestDatabase
+{
+    private static readonly Lazy<Task<EmbeddedPostgres>> Server = new(StartAsync);
+
+    public static async Task<string> ConnectionStringAsync() => (await Server.Value).ConnectionString;
+
+    private static async Task<EmbeddedPostgres> StartAsync()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"ingestion-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(root, "pg"),
+            Ephemeral = true,
+        });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        };
+        return server;
+    }
+}
