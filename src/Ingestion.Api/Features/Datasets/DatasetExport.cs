@@ -16,7 +16,9 @@ public static class DatasetExport
     public const string ValueJsonSql = """
         CASE
             WHEN f.field_type = 'float' THEN to_jsonb(v.value_float)
-            WHEN f.field_type = 'datetime' THEN to_jsonb(to_char(v.value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+            WHEN f.field_type = 'datetime' THEN to_jsonb(to_char(v.value_datetime AT TIME ZONE 'UTC',
+                CASE WHEN date_trunc('second', v.value_datetime) = v.value_datetime
+                     THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END))
             WHEN f.field_type = 'enum' AND f.is_multi THEN to_jsonb(v.value_enums)
             ELSE to_jsonb(v.value_text)
         END

@@ -1,5 +1,6 @@
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Uploads;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Api.Infrastructure.Jobs;
 using Ingestion.Api.Infrastructure.Streaming;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,23 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         try
         {
             await ProcessAsync(conn, taskId, ct);
+        }
+        catch (Exception e) when (!IsTransient(e, ct))
+        {
+            // A retry would fail the same way: end the task visibly instead of leaving it IN_PROGRESS forever.
+            // Everything committed before the failure stays stored and counted.
+            logger.LogError(e, "Task {TaskId} failed", taskId);
+            await using var fail = dataSource.CreateCommand("""
+                UPDATE tasks SET status = 'FAILED', completed_at = now(), failure_reason = $2
+                WHERE task_id = $1 AND status IN ('QUEUED', 'IN_PROGRESS')
+                """);
+            fail.Parameters.Add(new NpgsqlParameter { Value = taskId });
+            fail.Parameters.Add(new NpgsqlParameter
+            {
+                Value = PgText.Storable($"Processing stopped on an unexpected error ({e.GetType().Name}: {e.Message}). " +
+                                        "Rows before the last checkpoint were stored and are counted; quote the task id when reporting this."),
+            });
+            await fail.ExecuteNonQueryAsync(CancellationToken.None);
         }
         finally
         {
@@ -155,6 +173,18 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         };
         return new LoadedTask(taskId, r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetInt64(3), field);
     }
+
+    /// <summary>Failures worth a retry: the database went away or the node is stopping. Anything else would fail again.</summary>
+    private static bool IsTransient(Exception e, CancellationToken ct) => e switch
+    {
+        OperationCanceledException => true,
+        _ when ct.IsCancellationRequested => true,
+        PostgresException pg => pg.SqlState.StartsWith("08") || pg.SqlState.StartsWith("57") || pg.SqlState is "40001" or "40P01",
+        NpgsqlException { IsTransient: true } => true,
+        NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException or TimeoutException } => true,
+        IOException or System.Net.Sockets.SocketException or TimeoutException => true,
+        _ => false,
+    };
 
     /// <summary>Advisory locks take a bigint; fold the task id into one.</summary>
     private static long LockKey(Guid taskId)

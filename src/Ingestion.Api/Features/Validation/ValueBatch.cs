@@ -1,4 +1,5 @@
 using Ingestion.Api.Features.Fields;
+using Ingestion.Api.Infrastructure.Database;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -165,7 +166,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             w.Write(s.RowIndex, NpgsqlDbType.Bigint);
             w.Write(s.Line, NpgsqlDbType.Bigint);
             WriteNullable(w, s.MediaId, NpgsqlDbType.Uuid);
-            WriteNullable(w, s.FileName, NpgsqlDbType.Text);
+            WriteNullable(w, PgText.Storable(s.FileName), NpgsqlDbType.Text);
             WriteNullable(w, s.Value.Text, NpgsqlDbType.Text);
             WriteNullable(w, s.Value.Float, NpgsqlDbType.Double);
             WriteNullable(w, s.Value.Timestamp, NpgsqlDbType.TimestampTz);
@@ -184,10 +185,10 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             w.Write(taskId, NpgsqlDbType.Uuid);
             w.Write(e.RowIndex, NpgsqlDbType.Bigint);
             w.Write(workspaceId, NpgsqlDbType.Uuid);
-            WriteNullable(w, e.MediaId is null ? null : ValueValidator.Truncate(e.MediaId, 200), NpgsqlDbType.Text);
+            WriteNullable(w, e.MediaId is null ? null : PgText.Storable(ValueValidator.Truncate(e.MediaId, 200)), NpgsqlDbType.Text);
             w.Write(e.Code, NpgsqlDbType.Text);
-            w.Write(e.Reason, NpgsqlDbType.Text);
-            WriteNullable(w, e.Value, NpgsqlDbType.Text);
+            w.Write(PgText.Storable(e.Reason)!, NpgsqlDbType.Text);
+            WriteNullable(w, PgText.Storable(e.Value), NpgsqlDbType.Text);
             w.Write(e.Line, NpgsqlDbType.Bigint);
         }
         await w.CompleteAsync(ct);

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Ingestion.Tests.Harness;
+
+namespace Ingestion.Tests.Features.Datasets;
+
+[Collection(SharedAppCollection.Name)]
+public sealed class DatasetsTests(SharedApp shared)
+{
+    [Fact]
+    public async Task Creating_a_dataset_answers_201_READY_and_it_is_listed()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+
+        var created = await ApiClient.ReadAsync<JsonObject>(await api.Http.PostAsJsonAsync("/api/v1/datasets", new { name = "Street scenes" }), HttpStatusCode.Created);
+
+        created["status"]!.GetValue<string>().ShouldBe("READY");
+        created["name"]!.GetValue<string>().ShouldBe("Street scenes");
+        var list = await ApiClient.ReadAsync<JsonObject>(await api.Http.GetAsync("/api/v1/datasets"), HttpStatusCode.OK);
+        list["datasets"]!.AsArray().Single()!["dataset_id"]!.GetValue<Guid>().ShouldBe(created["dataset_id"]!.GetValue<Guid>());
+    }
+
+    [Fact]
+    public async Task A_dataset_without_a_name_is_refused_with_400()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+
+        (await api.Http.PostAsJsonAsync("/api/v1/datasets", new { name = "  " })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Media_registers_from_a_json_array_skipping_names_already_registered_and_reporting_bad_items()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        await api.RegisterMediaAsync(dataset, ["a.jpg"]);
+
+        var response = await api.Http.PostAsync($"/api/v1/datasets/{dataset}/media", new StringContent("""
+            [{"file_name": "a.jpg"}, {"file_name": "b.mp4", "file_path": "s3://bucket/b.mp4", "media_type": "video"},
+             {"file_path": "no-name"}, {"file_name": "c.jpg", "media_type": "audio"}, 42]
+            """, Encoding.UTF8, "application/json"));
+
+        var body = await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.OK);
+        body["registered"]!.GetValue<long>().ShouldBe(1);
+        body["already_registered"]!.GetValue<long>().ShouldBe(1);
+        body["error_count"]!.GetValue<long>().ShouldBe(3);
+        body["errors"]!.AsArray().Select(e => e!["index"]!.GetValue<long>()).ShouldBe([2L, 3L, 4L]);
+        body["media_items"]!.AsArray().Single()!["file_name"]!.GetValue<string>().ShouldBe("b.mp4");
+    }
+
+    [Fact]
+    public async Task A_malformed_media_body_registers_nothing_and_says_where_it_broke()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+
+        var response = await api.Http.PostAsync($"/api/v1/datasets/{dataset}/media",
+            new StringContent("[{\"file_name\": \"a.jpg\"},\n {\"file_name\": \"b.jpg\" oops}]", Encoding.UTF8, "application/json"));
+
+        var problem = await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.BadRequest);
+        problem["line"]!.GetValue<long>().ShouldBe(2);
+        (await api.MediaIdsAsync(dataset)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task The_export_has_visual_layer_shape_with_each_items_metadata()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync("export-me");
+        var media = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
+        await api.IngestAsync(dataset, "score", "float", [new { media_id = media[0], value = 0.5 }]);
+        await api.IngestAsync(dataset, "tags", "enum", [new { media_id = media[0], value = new[] { "x", "y" } }], ["x", "y"], isMulti: true);
+
+        var export = await ApiClient.ReadAsync<JsonObject>(await api.Http.GetAsync($"/api/v1/datasets/{dataset}/export"), HttpStatusCode.OK);
+
+        export["info"]!["total_media_items"]!.GetValue<long>().ShouldBe(2);
+        export["info"]!["dataset_name"]!.GetValue<string>().ShouldBe("export-me");
+        var items = export["media_items"]!.AsArray();
+        items.Count.ShouldBe(2);
+        var a = items.Single(i => i!["file_name"]!.GetValue<string>() == "a.jpg")!;
+        a["media_id"]!.GetValue<Guid>().ShouldBe(media[0]);
+        a["media_type"]!.GetValue<string>().ShouldBe("image");
+        var metadata = a["metadata_items"]!.AsArray().Select(m => m!["properties"]!).ToDictionary(p => p["field_name"]!.GetValue<string>());
+        metadata["score"]["value"]!.GetValue<double>().ShouldBe(0.5);
+        metadata["tags"]["value"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["x", "y"]);
+        items.Single(i => i!["file_name"]!.GetValue<string>() == "b.jpg")!["metadata_items"]!.AsArray().ShouldBeEmpty();
+    }
+}
