@@ -9,9 +9,9 @@ public sealed class IngestionApp(string connectionString, IReadOnlyDictionary<st
 {
     public const string AdminToken = "test-bootstrap-admin-token";
 
-    public static async Task<IngestionApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<IngestionApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, string? connectionString = null)
     {
-        var app = new IngestionApp(await TestDatabase.ConnectionStringAsync(), settings);
+        var app = new IngestionApp(connectionString ?? await TestDatabase.ConnectionStringAsync(), settings);
         _ = app.Server; // start now, so migrations and the scheduler are up before the first request
         return app;
     }

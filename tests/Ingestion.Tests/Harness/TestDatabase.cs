@@ -1,4 +1,5 @@
 using Ingestion.Api.Infrastructure.Database;
+using Npgsql;
 
 namespace Ingestion.Tests.Harness;
 
@@ -11,6 +12,25 @@ public static class TestDatabase
     private static readonly Lazy<Task<EmbeddedPostgres>> Server = new(StartAsync);
 
     public static async Task<string> ConnectionStringAsync() => (await Server.Value).ConnectionString;
+
+    /// <summary>
+    /// A fresh database on the same server, for tests about the job cluster itself: nodes sharing a database form
+    /// one cluster, so a test that kills or restarts nodes must not share it with the other tests' workers.
+    /// </summary>
+    public static async Task<string> IsolatedConnectionStringAsync()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(await ConnectionStringAsync());
+        var name = $"isolated_{Guid.NewGuid():N}";
+        await using (var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString))
+        {
+            await conn.OpenAsync();
+            // The name is generated here from a Guid, never from input.
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", conn);
+            await create.ExecuteNonQueryAsync();
+        }
+        builder.Database = name;
+        return builder.ConnectionString;
+    }
 
     private static async Task<EmbeddedPostgres> StartAsync()
     {
