@@ -21,6 +21,7 @@ public sealed class IngestionApp(string connectionString, IReadOnlyDictionary<st
         // UseSetting, not ConfigureAppConfiguration: Program reads these while it builds, before app configuration is applied.
         builder.UseSetting("ConnectionStrings:Ingestion", connectionString);
         builder.UseSetting("Ingestion:Auth:BootstrapToken", AdminToken);
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Ingestion:Jobs:IdleWait", "00:00:01");
         builder.UseSetting("Ingestion:Jobs:CheckinInterval", "00:00:01");
         builder.UseSetting("Ingestion:Jobs:CheckinMisfireThreshold", "00:00:02");
