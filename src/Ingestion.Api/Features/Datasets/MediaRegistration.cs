@@ -191,21 +191,29 @@ public static class MediaRegistration
             }
             await w.CompleteAsync(ct);
         }
-        long registered = 0;
+        // Only the count and the first few ids travel back: returning every inserted row would ship the
+        // whole registration back to us.
+        long registered;
         await using (var insert = new NpgsqlCommand("""
-            INSERT INTO media_items (media_id, workspace_id, dataset_id, file_name, file_path, media_type)
-            SELECT media_id, $1, $2, file_name, file_path, media_type FROM media_staging
-            ON CONFLICT (dataset_id, file_name) DO NOTHING
-            RETURNING media_id, file_name
-            """, conn) { Parameters = { new() { Value = workspaceId }, new() { Value = datasetId } } })
+            WITH inserted AS (
+                INSERT INTO media_items (media_id, workspace_id, dataset_id, file_name, file_path, media_type)
+                SELECT media_id, $1, $2, file_name, file_path, media_type FROM media_staging
+                ON CONFLICT (dataset_id, file_name) DO NOTHING
+                RETURNING media_id, file_name
+            )
+            SELECT (SELECT count(*) FROM inserted), l.media_id, l.file_name
+            FROM (SELECT 1) one
+            LEFT JOIN LATERAL (SELECT media_id, file_name FROM inserted LIMIT $3) l ON true
+            """, conn) { Parameters = { new() { Value = workspaceId }, new() { Value = datasetId }, new() { Value = MaxListedItems - listed.Count } } })
         await using (var r = await insert.ExecuteReaderAsync(ct))
         {
+            registered = 0;
             while (await r.ReadAsync(ct))
             {
-                registered++;
-                if (listed.Count < MaxListedItems)
+                registered = r.GetInt64(0);
+                if (!r.IsDBNull(1))
                 {
-                    listed.Add(new RegisteredMediaItem(r.GetGuid(0), r.GetString(1)));
+                    listed.Add(new RegisteredMediaItem(r.GetGuid(1), r.GetString(2)));
                 }
             }
         }

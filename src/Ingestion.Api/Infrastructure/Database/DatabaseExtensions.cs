@@ -40,9 +40,23 @@ public static class DatabaseExtensions
         }
 
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)!;
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithoutJit(connectionString)).Build());
         builder.Services.AddHostedService<SchemaMigrator>();
         return builder;
+    }
+
+    /// <summary>
+    /// JIT compilation costs about a second per large query here, far more than it saves on our short keyed
+    /// queries and streamed exports, so sessions turn it off unless the connection string says otherwise.
+    /// </summary>
+    private static string WithoutJit(string connectionString)
+    {
+        var csb = new NpgsqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(csb.Options) || !csb.Options.Contains("jit", StringComparison.OrdinalIgnoreCase))
+        {
+            csb.Options = $"{csb.Options} -c jit=off".Trim();
+        }
+        return csb.ConnectionString;
     }
 
     private static string FindRepositoryRoot(string start)
