@@ -89,10 +89,11 @@ public static class UploadsApi
             {
                 format = DetectFormat(buffer.AsSpan(0, filled), fileName, http.Request.Query["format"]);
             }
-            await using var insert = new NpgsqlCommand("INSERT INTO upload_chunks (task_id, chunk_no, data) VALUES ($1, $2, $3)", conn);
+            await using var insert = new NpgsqlCommand("INSERT INTO upload_chunks (task_id, chunk_no, data, workspace_id) VALUES ($1, $2, $3, $4)", conn);
             insert.Parameters.Add(new NpgsqlParameter { Value = taskId });
             insert.Parameters.Add(new NpgsqlParameter { Value = chunkNo++ });
             insert.Parameters.Add(new NpgsqlParameter { Value = new ArraySegment<byte>(buffer, 0, filled), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
+            insert.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
             await insert.ExecuteNonQueryAsync(ct);
             total += filled;
         }

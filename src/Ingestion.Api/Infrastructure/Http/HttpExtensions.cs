@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.OpenApi;
 
 namespace Ingestion.Api.Infrastructure.Http;
 
@@ -16,9 +17,45 @@ public static class HttpExtensions
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         });
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Ingestion";
+            document.Info.Description = ApiDescription;
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes["bearer"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "Authorization: Bearer <token>. Scopes: metadata:read, metadata:write, admin (includes both).",
+            };
+            document.Components.SecuritySchemes["basic"] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "basic",
+                Description = "The same token as the Basic password (any user name), for tools that read ~/.netrc.",
+            };
+            return Task.CompletedTask;
+        }));
         return builder;
     }
+
+    private const string ApiDescription = """
+        Typed custom metadata for image and video datasets, wire-compatible with the Visual Layer custom-metadata API.
+
+        Every endpoint except /health/* needs a token (Bearer, or as the Basic password). A token sees only its own
+        workspace: an id from another workspace answers 404 exactly as if it did not exist; a token lacking the
+        endpoint's scope answers 403.
+
+        Errors are RFC 9457 problem details: `title` names the problem, `detail` says what was wrong and how to fix
+        it, and validation errors carry `errors` keyed by the property at fault. Field names on the wire are
+        snake_case; times are RFC 3339 in UTC.
+
+        Uploads are processed by background jobs. Poll the task's status: QUEUED, IN_PROGRESS (with progress 0-100),
+        then COMPLETED, COMPLETED_WITH_ERRORS, or FAILED when nothing in the file could be read. inserted_rows +
+        error_count always equals the rows in the file. Each row error has the 0-based row_index, the line, a stable
+        error_code, a reason and the offending value.
+        """;
 
     public static WebApplication UseIngestionHttp(this WebApplication app)
     {
