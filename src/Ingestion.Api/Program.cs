@@ -1,4 +1,5 @@
 using Ingestion.Api.Features.Datasets;
+using Ingestion.Api.Features.Errors;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Health;
 using Ingestion.Api.Features.Uploads;
@@ -31,6 +32,7 @@ app.MapWorkspacesApi();
 app.MapDatasetsApi();
 app.MapFieldsApi();
 app.MapUploadsApi();
+app.MapErrorsApi();
 
 app.Run();
 

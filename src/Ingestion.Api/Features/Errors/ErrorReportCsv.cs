@@ -1,0 +1,83 @@
+using System.Reflection;
+using System.Text;
+using Microsoft.AspNetCore.Http.Metadata;
+using Npgsql;
+
+namespace Ingestion.Api.Features.Errors;
+
+/// <summary>
+/// The failed rows of a task as a CSV a user can fix and upload again: each row as it was uploaded, then where
+/// and why it failed. Streamed from the database, so a report of millions of rows holds one row in memory.
+/// </summary>
+public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid taskId, string[]? errorCodes)
+    : IResult, IEndpointMetadataProvider
+{
+    public const string Description = """
+        The failed rows of the task, one CSV line each in file order (RFC 4180, UTF-8 without BOM, CRLF line ends),
+        with the header `media_id,value,row_index,error_code,error_message`. The first column is `file_name` instead
+        when every failed row named its item by file name. `value` is the value as uploaded: strings raw, numbers as
+        written, arrays (multi-select enums) as JSON text; empty when the row had no value. Fix the values, drop
+        the rows you do not want (for example `value_already_set` ones: values are immutable), and upload the file to
+        a follow-up task of the field (`POST …/custom_metadata/fields/{field_name}/tasks`); extra columns are ignored.
+        File-level errors are not rows and are left out; see the JSON list. `error_code` (repeatable) keeps only
+        those codes.
+
+        Formula neutralisation: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a
+        leading apostrophe (`'`), so a spreadsheet shows it as text instead of running it. Plain numbers such as
+        `-21.5` are left as they are. Remove the apostrophe from a value that really starts with such a character
+        before uploading it again.
+        """;
+
+    public async Task ExecuteAsync(HttpContext http)
+    {
+        var ct = http.RequestAborted;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        bool byFileName;
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT coalesce(bool_and(file_name IS NOT NULL), false) FROM row_errors
+            WHERE task_id = $1 AND workspace_id = $2 AND NOT is_file_error AND ($3::text[] IS NULL OR error_code = ANY($3))
+            """, conn))
+        {
+            AddFilter(cmd);
+            byFileName = (bool)(await cmd.ExecuteScalarAsync(ct))!;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"task-{taskId}-errors.csv\"";
+        await using var writer = new StreamWriter(http.Response.Body, new UTF8Encoding(false), 64 * 1024);
+        var line = new StringBuilder();
+        CsvCells.AppendRow(line, byFileName ? "file_name" : "media_id", "value", "row_index", "error_code", "error_message");
+
+        await using var rows = new NpgsqlCommand("""
+            SELECT media_id, file_name, value, row_index, error_code, reason FROM row_errors
+            WHERE task_id = $1 AND workspace_id = $2 AND NOT is_file_error AND ($3::text[] IS NULL OR error_code = ANY($3))
+            ORDER BY row_index
+            """, conn);
+        AddFilter(rows);
+        await using var r = await rows.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            var item = byFileName || r.IsDBNull(0) ? Text(r, 1) : r.GetString(0);
+            CsvCells.AppendRow(line, item, Text(r, 2), r.GetInt64(3).ToString(), r.GetString(4), r.GetString(5));
+            if (line.Length >= 32 * 1024)
+            {
+                await writer.WriteAsync(line, ct);
+                line.Clear();
+            }
+        }
+        await writer.WriteAsync(line, ct);
+    }
+
+    private void AddFilter(NpgsqlCommand cmd)
+    {
+        cmd.Parameters.Add(new NpgsqlParameter { Value = taskId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
+        cmd.Parameters.Add(ErrorsApi.CodesParameter(errorCodes));
+    }
+
+    private static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/csv"]));
+}
