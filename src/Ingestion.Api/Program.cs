@@ -25,6 +25,7 @@ var app = builder.Build();
 app.UseIngestionHttp();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseIdempotencyKeys();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapHealthApi();
