@@ -53,7 +53,11 @@ public static class ErrorsApi
     {
         if (WantsCsv(http.Request))
         {
-            return await CsvAsync(datasetId, taskId, errorCodes, http, db, ct);
+            return (await CsvAsync(datasetId, taskId, errorCodes, http, db, ct)).Result switch
+            {
+                ErrorReportCsv csv => csv,
+                var problem => (ProblemHttpResult)problem,
+            };
         }
         if (CheckCodes(errorCodes) is { } badCode)
         {
@@ -123,7 +127,7 @@ public static class ErrorsApi
         return TypedResults.Ok(new ErrorPage(taskId, status, new ErrorSummary(byCode.Values.Sum(), byCode), errors, next));
     }
 
-    private static async Task<Results<Ok<ErrorPage>, ErrorReportCsv, ProblemHttpResult>> CsvAsync(
+    private static async Task<Results<ErrorReportCsv, ProblemHttpResult>> CsvAsync(
         [FromRoute(Name = "dataset_id")] Guid datasetId, [FromRoute(Name = "task_id")] Guid taskId,
         [FromQuery(Name = "error_code")] string[]? errorCodes, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
     {
