@@ -9,13 +9,14 @@ namespace Ingestion.Api.Features.Errors;
 /// The failed rows of a task as a CSV a user can fix and upload again: each row as it was uploaded, then where
 /// and why it failed. Streamed from the database, so a report of millions of rows holds one row in memory.
 /// </summary>
-public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid taskId, string[]? errorCodes)
+public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid datasetId, Guid taskId, string[]? errorCodes)
     : IResult, IEndpointMetadataProvider
 {
     public const string Description = """
         The failed rows of the task, one CSV line each in file order (RFC 4180, UTF-8 without BOM, CRLF line ends),
         with the header `media_id,value,row_index,error_code,error_message`. The first column is `file_name` instead
-        when every failed row named its item by file name. `value` is the value as uploaded: strings raw, numbers as
+        when every failed row named its item by file name; otherwise a row that named a registered item by file
+        name gets that item's media_id. `value` is the value as uploaded: strings raw, numbers as
         written, arrays (multi-select enums) as JSON text; empty when the row had no value. Fix the values, drop
         the rows you do not want (for example `value_already_set` ones: values are immutable), and upload the file to
         a follow-up task of the field (`POST …/custom_metadata/fields/{field_name}/tasks`); extra columns are ignored.
@@ -49,12 +50,17 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid t
         var line = new StringBuilder();
         CsvCells.AppendRow(line, byFileName ? "file_name" : "media_id", "value", "row_index", "error_code", "error_message");
 
+        // In a report that needs the media_id column, a row that named its item by a registered file name is
+        // given that item's id, so the row can be sent back as it stands.
         await using var rows = new NpgsqlCommand("""
-            SELECT media_id, file_name, value, row_index, error_code, reason FROM row_errors
-            WHERE task_id = $1 AND workspace_id = $2 AND NOT is_file_error AND ($3::text[] IS NULL OR error_code = ANY($3))
-            ORDER BY row_index
+            SELECT coalesce(m.media_id::text, e.media_id), e.file_name, e.value, e.row_index, e.error_code, e.reason
+            FROM row_errors e
+            LEFT JOIN media_items m ON m.dataset_id = $4 AND m.file_name = e.file_name
+            WHERE e.task_id = $1 AND e.workspace_id = $2 AND NOT e.is_file_error AND ($3::text[] IS NULL OR e.error_code = ANY($3))
+            ORDER BY e.row_index
             """, conn);
         AddFilter(rows);
+        rows.Parameters.Add(new NpgsqlParameter { Value = datasetId });
         await using var r = await rows.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
         {

@@ -141,7 +141,7 @@ public static class ErrorsApi
         {
             return UploadsApi.TaskNotFound(taskId);
         }
-        return new ErrorReportCsv(db, workspaceId, taskId, errorCodes is { Length: > 0 } ? errorCodes : null);
+        return new ErrorReportCsv(db, workspaceId, datasetId, taskId, errorCodes is { Length: > 0 } ? errorCodes : null);
     }
 
     internal static NpgsqlParameter CodesParameter(string[]? codes) => new()

@@ -85,6 +85,24 @@ public sealed class ErrorReportCsvTests(SharedApp shared)
         ]);
     }
 
+    [Fact]
+    public async Task In_a_report_of_mixed_rows_a_registered_file_name_is_given_as_its_media_id()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var items = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
+        var (task, _) = await api.IngestAsync(dataset, "score", "float",
+            [new { media_id = items[0].ToString(), value = "warm" }, new { file_name = "b.jpg", value = (object)"cold" }]);
+
+        var csv = CsvText.Parse(await api.ErrorsCsvAsync(dataset, task));
+
+        csv.Select(r => r.Take(3)).ShouldBe([
+            ["media_id", "value", "row_index"],
+            [items[0].ToString(), "warm", "0"],
+            [items[1].ToString(), "cold", "1"],
+        ]);
+    }
+
     /// <summary>
     /// The whole loop a user goes through. The fixed rows go back as JSON built from the CSV: CSV uploads are
     /// another branch's work; once they land, the fixed CSV itself can be sent.
