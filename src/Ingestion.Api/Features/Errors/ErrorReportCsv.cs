@@ -1,6 +1,4 @@
-using System.Reflection;
 using System.Text;
-using Microsoft.AspNetCore.Http.Metadata;
 using Npgsql;
 
 namespace Ingestion.Api.Features.Errors;
@@ -10,7 +8,7 @@ namespace Ingestion.Api.Features.Errors;
 /// and why it failed. Streamed from the database, so a report of millions of rows holds one row in memory.
 /// </summary>
 public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid datasetId, Guid taskId, string[]? errorCodes)
-    : IResult, IEndpointMetadataProvider
+    : IResult
 {
     public const string Description = """
         The failed rows of the task, one CSV line each in file order (RFC 4180, UTF-8 without BOM, CRLF line ends),
@@ -83,7 +81,4 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
     }
 
     private static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
-
-    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/csv"]));
 }

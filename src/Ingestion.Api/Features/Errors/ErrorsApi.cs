@@ -39,10 +39,12 @@ public static class ErrorsApi
                 Error codes:
 
                 {RowErrorCodes.CatalogueTable()}
-                """);
+                """)
+            .Produces<ErrorPage>(StatusCodes.Status200OK, "application/json", "text/csv");
         group.MapGet("/errors.csv", CsvAsync).RequireAuthorization(Scopes.Read)
             .WithSummary("The failed rows as a CSV, ready to fix and upload again")
-            .WithDescription(ErrorReportCsv.Description);
+            .WithDescription(ErrorReportCsv.Description)
+            .Produces<string>(StatusCodes.Status200OK, "text/csv");
         return app;
     }
 

@@ -40,13 +40,15 @@ public sealed class ErrorCodeCatalogueTests(SharedApp shared)
     }
 
     [Fact]
-    public async Task The_OpenAPI_description_of_the_error_list_holds_the_catalogue()
+    public async Task The_OpenAPI_description_of_the_error_list_holds_the_catalogue_and_offers_json_and_csv()
     {
         var api = await shared.App.NewWorkspaceClientAsync();
 
         var openApi = await ApiClient.ReadAsync<JsonObject>(await api.Http.GetAsync("/openapi/v1.json"), System.Net.HttpStatusCode.OK);
 
-        var description = openApi["paths"]!["/api/v1/datasets/{dataset_id}/custom_metadata/tasks/{task_id}/errors"]!["get"]!["description"]!.GetValue<string>();
+        var list = openApi["paths"]!["/api/v1/datasets/{dataset_id}/custom_metadata/tasks/{task_id}/errors"]!["get"]!;
+        list["responses"]!["200"]!["content"]!.AsObject().Select(c => c.Key).ShouldBe(["application/json", "text/csv"], ignoreOrder: true);
+        var description = list["description"]!.GetValue<string>();
         foreach (var (code, sentence) in RowErrorCodes.Catalogue)
         {
             description.ShouldContain($"`{code}`");
