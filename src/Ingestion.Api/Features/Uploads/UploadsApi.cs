@@ -30,7 +30,8 @@ public sealed record TaskStatusResponse(
     DateTime CreatedAt,
     DateTime? QueuedAt,
     DateTime? StartedAt,
-    DateTime? CompletedAt);
+    DateTime? CompletedAt,
+    string ErrorsUrl);
 
 public static class UploadsApi
 {

@@ -92,6 +92,17 @@ public sealed class ErrorListTests(SharedApp shared)
     }
 
     [Fact]
+    public async Task The_task_status_links_to_the_full_error_list()
+    {
+        var (api, dataset, task, failed) = await UploadWithTwentyErrorsAsync(shared);
+
+        var link = (await api.StatusAsync(dataset, task))["errors_url"]!.GetValue<string>();
+
+        var page = await ApiClient.ReadAsync<JsonObject>(await api.Http.GetAsync(link + "?limit=1000"), HttpStatusCode.OK);
+        page["errors"]!.AsArray().Count.ShouldBe(failed.Length);
+    }
+
+    [Fact]
     public async Task A_broken_file_lists_its_file_level_error_marked_after_the_rows_before_it()
     {
         var api = await shared.App.NewWorkspaceClientAsync();

@@ -101,6 +101,18 @@ public sealed class IdempotencyKeyTests(SharedApp shared)
     }
 
     [Fact]
+    public async Task An_overlong_key_answers_400_and_declares_nothing()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+
+        var response = await DeclareAsync(api, dataset, new string('k', 256), "temperature");
+
+        (await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.BadRequest))["detail"]!.GetValue<string>().ShouldContain("Idempotency-Key");
+        (await FieldsAsync(api, dataset)).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Keys_belong_to_a_workspace()
     {
         var api = await shared.App.NewWorkspaceClientAsync();
