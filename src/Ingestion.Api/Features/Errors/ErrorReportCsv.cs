@@ -62,8 +62,8 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
         await using var r = await rows.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
         {
-            var item = byFileName || r.IsDBNull(0) ? Text(r, 1) : r.GetString(0);
-            CsvCells.AppendRow(line, item, Text(r, 2), r.GetInt64(3).ToString(), r.GetString(4), r.GetString(5));
+            var item = byFileName || r.IsDBNull(0) ? ErrorsApi.Text(r, 1) : r.GetString(0);
+            CsvCells.AppendRow(line, item, ErrorsApi.Text(r, 2), r.GetInt64(3).ToString(), r.GetString(4), r.GetString(5));
             if (line.Length >= 32 * 1024)
             {
                 await writer.WriteAsync(line, ct);
@@ -79,6 +79,4 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
         cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
         cmd.Parameters.Add(ErrorsApi.CodesParameter(errorCodes));
     }
-
-    private static string? Text(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 }
