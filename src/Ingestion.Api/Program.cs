@@ -1,4 +1,5 @@
 using Ingestion.Api.Features.Datasets;
+using Ingestion.Api.Features.Errors;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Health;
 using Ingestion.Api.Features.Uploads;
@@ -24,6 +25,7 @@ var app = builder.Build();
 app.UseIngestionHttp();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseIdempotencyKeys();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapHealthApi();
@@ -31,6 +33,7 @@ app.MapWorkspacesApi();
 app.MapDatasetsApi();
 app.MapFieldsApi();
 app.MapUploadsApi();
+app.MapErrorsApi();
 
 app.Run();
 

@@ -107,6 +107,25 @@ public sealed class ApiClient(HttpClient http)
         return (taskId, await WaitForTaskAsync(datasetId, taskId));
     }
 
+    /// <summary>One page of a task's error list; <paramref name="query"/> is the query string without '?'.</summary>
+    public async Task<JsonObject> ErrorsAsync(Guid datasetId, Guid taskId, string query = "") =>
+        await ReadAsync<JsonObject>(await Http.GetAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}/errors?{query}"), HttpStatusCode.OK);
+
+    public async Task<string> ErrorsCsvAsync(Guid datasetId, Guid taskId)
+    {
+        var response = await Http.GetAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}/errors.csv");
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
+        return text;
+    }
+
+    public Task<HttpResponseMessage> FollowUpAsync(Guid datasetId, string fieldName) =>
+        Http.PostAsync($"/api/v1/datasets/{datasetId}/custom_metadata/fields/{Uri.EscapeDataString(fieldName)}/tasks", null);
+
+    /// <summary>Opens a follow-up task on an existing field and answers its id.</summary>
+    public async Task<Guid> FollowUpTaskAsync(Guid datasetId, string fieldName) =>
+        (await ReadAsync<JsonObject>(await FollowUpAsync(datasetId, fieldName), HttpStatusCode.OK))["task_id"]!.GetValue<Guid>();
+
     public async Task<JsonArray> MediaValuesAsync(Guid datasetId, Guid mediaId) =>
         await ReadAsync<JsonArray>(await Http.GetAsync($"/api/v1/datasets/{datasetId}/image/{mediaId}/custom_metadata"), HttpStatusCode.OK);
 

@@ -1,6 +1,7 @@
 using Ingestion.Api.Features.Datasets;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Infrastructure.Auth;
+using Ingestion.Api.Infrastructure.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -25,7 +26,11 @@ public static class FieldsApi
     {
         var group = app.MapGroup("/api/v1/datasets/{dataset_id:guid}").WithTags("Custom metadata");
         group.MapPost("/custom_metadata/tasks", DeclareAsync).RequireAuthorization(Scopes.Write)
-            .WithSummary("Declare a typed field; answers the task that takes its values");
+            .WithSummary("Declare a typed field; answers the task that takes its values")
+            .WithDescription(IdempotencyKeys.Description).WithIdempotencyKey();
+        group.MapPost("/custom_metadata/fields/{field_name}/tasks", FollowUpTask.CreateAsync).RequireAuthorization(Scopes.Write)
+            .WithSummary("A follow-up task: more values for an existing field, for items that have none yet")
+            .WithDescription(FollowUpTask.Description + "\n" + IdempotencyKeys.Description).WithIdempotencyKey();
         group.MapGet("/custom_metadata/schema", SchemaAsync).RequireAuthorization(Scopes.Read)
             .WithSummary("Every declared field of the dataset");
         group.MapGet("/image/{media_id:guid}/custom_metadata", MediaValuesAsync).RequireAuthorization(Scopes.Read)

@@ -33,7 +33,8 @@ public static class TaskStatusQuery
             status = new TaskStatusResponse(taskId, TaskStatuses.Public(s), progress, r.GetInt64(1), r.GetInt64(2), [],
                 r.GetString(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetInt64(5), uploadBytes,
                 r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9),
-                r.GetDateTime(10), Nullable(r, 11), Nullable(r, 12), Nullable(r, 13));
+                r.GetDateTime(10), Nullable(r, 11), Nullable(r, 12), Nullable(r, 13),
+                $"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}/errors");
         }
 
         var samples = new List<SampleError>();

@@ -1,5 +1,6 @@
 using Ingestion.Api.Features.Validation;
 using Ingestion.Api.Infrastructure.Auth;
+using Ingestion.Api.Infrastructure.Http;
 using Ingestion.Api.Infrastructure.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -29,7 +30,8 @@ public sealed record TaskStatusResponse(
     DateTime CreatedAt,
     DateTime? QueuedAt,
     DateTime? StartedAt,
-    DateTime? CompletedAt);
+    DateTime? CompletedAt,
+    string ErrorsUrl);
 
 public static class UploadsApi
 {
@@ -41,7 +43,8 @@ public static class UploadsApi
         var group = app.MapGroup("/api/v1/datasets/{dataset_id:guid}/custom_metadata/tasks").WithTags("Custom metadata");
         group.MapPost("/{task_id:guid}", UploadAsync).RequireAuthorization(Scopes.Write)
             .WithSummary("Upload the values file of a task (multipart part 'file', or the raw body); processed in the background")
-            .WithMetadata(new DisableRequestSizeLimitAttribute());
+            .WithMetadata(new DisableRequestSizeLimitAttribute())
+            .WithDescription(IdempotencyKeys.Description).WithIdempotencyKey(hashesJsonBody: false);
         group.MapGet("/{task_id:guid}/status", StatusAsync).RequireAuthorization(Scopes.Read)
             .WithSummary("Progress, counts and a sample of row errors");
         return app;

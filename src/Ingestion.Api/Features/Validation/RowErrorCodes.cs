@@ -62,4 +62,40 @@ public static class RowErrorCodes
         [TooDeep] = "A row nests objects or arrays deeper than the limit. Values are flat: a string, number or array of strings.",
         [RowTooLarge] = "A single row is larger than the per-row limit. Shorten it.",
     };
+
+    /// <summary>Codes of errors in the file itself rather than in one row; reports mark them <c>is_file_error</c>.</summary>
+    public static readonly IReadOnlySet<string> FileLevel = new HashSet<string>
+    {
+        MalformedJson, TruncatedFile, NotAnArray, TrailingContent, TooDeep, RowTooLarge,
+    };
+
+    /// <summary>The catalogue as a Markdown table, row errors first: docs/error-codes.md and the OpenAPI description.</summary>
+    public static string CatalogueTable()
+    {
+        var table = new System.Text.StringBuilder("| code | level | what it means and how to fix it |\n|---|---|---|\n");
+        foreach (var (code, sentence) in Catalogue.OrderBy(c => FileLevel.Contains(c.Key)))
+        {
+            table.Append($"| `{code}` | {(FileLevel.Contains(code) ? "file" : "row")} | {sentence.Replace("|", "\\|")} |\n");
+        }
+        return table.ToString();
+    }
+
+    /// <summary>docs/error-codes.md exactly; a test keeps the committed file equal to this.</summary>
+    public static string CatalogueDocument() => $$"""
+        # Error codes
+
+        <!-- Generated from RowErrorCodes.Catalogue; the test ErrorCodeCatalogueTests keeps this file equal to it. -->
+
+        Every row that fails validation gets one of these codes, with a reason naming the value and the fix.
+        Codes are stable: once published, a code keeps its meaning. A **row** error fails that row alone; every
+        other row is still processed. A **file** error means the file itself breaks at a point: rows before it
+        were processed, rows after it were not read. The report lists a file error at the index of the first
+        row that could not be read, marked `is_file_error: true`.
+
+        Read the errors of a task with `GET /api/v1/datasets/{dataset_id}/custom_metadata/tasks/{task_id}/errors`
+        (JSON, paged, filterable by `error_code`) or as a CSV ready to fix and upload again with
+        `GET …/tasks/{task_id}/errors.csv`; see error-reports.md.
+
+        {{CatalogueTable()}}
+        """;
 }

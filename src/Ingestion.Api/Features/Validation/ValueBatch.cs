@@ -14,7 +14,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 {
     private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value);
 
-    private readonly record struct PendingError(long RowIndex, long Line, string? MediaId, string Code, string Reason, string? Value);
+    private readonly record struct PendingError(long RowIndex, long Line, string? MediaId, string? FileName, string Code, string Reason, string? Value);
 
     private readonly List<StagedValue> _staged = [];
     private readonly List<PendingError> _errors = [];
@@ -29,7 +29,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         if (error is { } e)
         {
             var mediaId = row.MediaIdState == MediaIdState.Valid ? row.MediaId.ToString() : row.MediaIdText ?? row.FileName;
-            _errors.Add(new PendingError(row.RowIndex, row.Line, mediaId, e.Code, e.Reason, ValueValidator.StoredValue(row)));
+            var fileName = row.MediaIdState == MediaIdState.Missing ? row.FileName : null;
+            _errors.Add(new PendingError(row.RowIndex, row.Line, mediaId, fileName, e.Code, e.Reason, ValueValidator.StoredValue(row)));
             return;
         }
         var byName = row.MediaIdState != MediaIdState.Valid;
@@ -121,8 +122,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             WINDOW w AS (PARTITION BY s.media_id ORDER BY s.row_index)
         ),
         errors AS (
-            INSERT INTO row_errors (task_id, row_index, workspace_id, media_id, error_code, reason, value, line)
-            SELECT $1, row_index, $4, coalesce(media_id::text, file_name),
+            INSERT INTO row_errors (task_id, row_index, workspace_id, media_id, file_name, error_code, reason, value, line)
+            SELECT $1, row_index, $4, coalesce(media_id::text, file_name), file_name,
                    CASE WHEN NOT known THEN 'media_not_found'
                         WHEN existing_task = $1 OR occurrence > 1 THEN 'duplicate_media_id'
                         ELSE 'value_already_set' END,
@@ -137,9 +138,9 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                         ELSE
                             format('media_id %s already has a value for this field from an earlier upload; values are immutable. Drop this row.', media_id)
                    END,
-                   left(coalesce(value_text, value_float::text,
-                                 to_char(value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                                 array_to_json(value_enums)::text), 200),
+                   coalesce(value_text, value_float::text,
+                            to_char(value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                            array_to_json(value_enums)::text),
                    line
             FROM s
             WHERE NOT known OR existing_task IS NOT NULL OR occurrence > 1
@@ -178,7 +179,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     private async Task CopyErrorsAsync(NpgsqlConnection conn, CancellationToken ct)
     {
         await using var w = await conn.BeginBinaryImportAsync(
-            "COPY row_errors (task_id, row_index, workspace_id, media_id, error_code, reason, value, line) FROM STDIN (FORMAT BINARY)", ct);
+            "COPY row_errors (task_id, row_index, workspace_id, media_id, file_name, error_code, reason, value, line) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var e in _errors)
         {
             w.StartRow();
@@ -186,6 +187,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             w.Write(e.RowIndex, NpgsqlDbType.Bigint);
             w.Write(workspaceId, NpgsqlDbType.Uuid);
             WriteNullable(w, e.MediaId is null ? null : PgText.Storable(ValueValidator.Truncate(e.MediaId, 200)), NpgsqlDbType.Text);
+            WriteNullable(w, PgText.Storable(e.FileName), NpgsqlDbType.Text);
             w.Write(e.Code, NpgsqlDbType.Text);
             w.Write(PgText.Storable(e.Reason)!, NpgsqlDbType.Text);
             WriteNullable(w, PgText.Storable(e.Value), NpgsqlDbType.Text);

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Ingestion.Api.Features.Fields;
 
 namespace Ingestion.Api.Features.Validation;
@@ -271,13 +273,27 @@ public static class ValueValidator
         _ => "",
     };
 
-    /// <summary>The raw value to store beside a row error, truncated.</summary>
+    /// <summary>
+    /// The value as uploaded, kept beside a row error so the error report can hand the row back for fixing:
+    /// strings raw, numbers as written, arrays and objects as JSON text. Only values longer than
+    /// <see cref="MaxStoredValue"/> are cut, and a cut value is still longer than any valid one, so sending it
+    /// back unfixed fails again instead of storing something the user never wrote.
+    /// </summary>
     public static string? StoredValue(UploadRow row) => row.Kind switch
     {
-        RowValueKind.Missing => null,
-        RowValueKind.String => Truncate(row.Text!, 200),
-        _ => Truncate(ShowValue(row), 200),
+        RowValueKind.Missing or RowValueKind.Null => null,
+        RowValueKind.String => Truncate(row.Text!, MaxStoredValue),
+        RowValueKind.Number => row.Text ?? row.Number.ToString("R", CultureInfo.InvariantCulture),
+        RowValueKind.Boolean => row.Boolean ? "true" : "false",
+        RowValueKind.Array => Truncate(row.ItemsRaw ?? JsonSerializer.Serialize(row.Items, RawJson), MaxStoredValue),
+        _ => Truncate(row.Text ?? "{}", MaxStoredValue),
     };
+
+    /// <summary>Longest value text kept with a row error; well above every valid value's limit.</summary>
+    public const int MaxStoredValue = 16 * MaxStringLength;
+
+    // The stored JSON goes into CSV and JSON reports, never into HTML: keep non-ASCII text readable.
+    private static readonly JsonSerializerOptions RawJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static string Show(string? s, bool quote = true)
     {

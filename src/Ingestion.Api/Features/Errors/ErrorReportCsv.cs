@@ -1,0 +1,82 @@
+using System.Text;
+using Npgsql;
+
+namespace Ingestion.Api.Features.Errors;
+
+/// <summary>
+/// The failed rows of a task as a CSV a user can fix and upload again: each row as it was uploaded, then where
+/// and why it failed. Streamed from the database, so a report of millions of rows holds one row in memory.
+/// </summary>
+public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid datasetId, Guid taskId, string[]? errorCodes)
+    : IResult
+{
+    public const string Description = """
+        The failed rows of the task, one CSV line each in file order (RFC 4180, UTF-8 without BOM, CRLF line ends),
+        with the header `media_id,value,row_index,error_code,error_message`. The first column is `file_name` instead
+        when every failed row named its item by file name; otherwise a row that named a registered item by file
+        name gets that item's media_id. `value` is the value as uploaded: strings raw, numbers as
+        written, arrays (multi-select enums) as JSON text; empty when the row had no value. Fix the values, drop
+        the rows you do not want (for example `value_already_set` ones: values are immutable), and upload the file to
+        a follow-up task of the field (`POST …/custom_metadata/fields/{field_name}/tasks`); extra columns are ignored.
+        File-level errors are not rows and are left out; see the JSON list. `error_code` (repeatable) keeps only
+        those codes.
+
+        Formula neutralisation: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is written with a
+        leading apostrophe (`'`), so a spreadsheet shows it as text instead of running it. Plain numbers such as
+        `-21.5` are left as they are. Remove the apostrophe from a value that really starts with such a character
+        before uploading it again.
+        """;
+
+    public async Task ExecuteAsync(HttpContext http)
+    {
+        var ct = http.RequestAborted;
+        await using var conn = await db.OpenConnectionAsync(ct);
+        bool byFileName;
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT coalesce(bool_and(file_name IS NOT NULL), false) FROM row_errors
+            WHERE task_id = $1 AND workspace_id = $2 AND NOT is_file_error AND ($3::text[] IS NULL OR error_code = ANY($3))
+            """, conn))
+        {
+            AddFilter(cmd);
+            byFileName = (bool)(await cmd.ExecuteScalarAsync(ct))!;
+        }
+
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"task-{taskId}-errors.csv\"";
+        await using var writer = new StreamWriter(http.Response.Body, new UTF8Encoding(false), 64 * 1024);
+        var line = new StringBuilder();
+        CsvCells.AppendRow(line, byFileName ? "file_name" : "media_id", "value", "row_index", "error_code", "error_message");
+
+        // In a report that needs the media_id column, a row that named its item by a registered file name is
+        // given that item's id, so the row can be sent back as it stands.
+        await using var rows = new NpgsqlCommand("""
+            SELECT coalesce(m.media_id::text, e.media_id), e.file_name, e.value, e.row_index, e.error_code, e.reason
+            FROM row_errors e
+            LEFT JOIN media_items m ON m.dataset_id = $4 AND m.file_name = e.file_name
+            WHERE e.task_id = $1 AND e.workspace_id = $2 AND NOT e.is_file_error AND ($3::text[] IS NULL OR e.error_code = ANY($3))
+            ORDER BY e.row_index
+            """, conn);
+        AddFilter(rows);
+        rows.Parameters.Add(new NpgsqlParameter { Value = datasetId });
+        await using var r = await rows.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            var item = byFileName || r.IsDBNull(0) ? ErrorsApi.Text(r, 1) : r.GetString(0);
+            CsvCells.AppendRow(line, item, ErrorsApi.Text(r, 2), r.GetInt64(3).ToString(), r.GetString(4), r.GetString(5));
+            if (line.Length >= 32 * 1024)
+            {
+                await writer.WriteAsync(line, ct);
+                line.Clear();
+            }
+        }
+        await writer.WriteAsync(line, ct);
+    }
+
+    private void AddFilter(NpgsqlCommand cmd)
+    {
+        cmd.Parameters.Add(new NpgsqlParameter { Value = taskId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
+        cmd.Parameters.Add(ErrorsApi.CodesParameter(errorCodes));
+    }
+}
