@@ -1,6 +1,7 @@
 using Ingestion.Api.Features.Datasets;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Health;
+using Ingestion.Api.Features.Schemas;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Features.Validation;
 using Ingestion.Api.Features.Workspaces;
@@ -15,6 +16,7 @@ builder.AddIngestionDatabase();
 builder.AddIngestionHttp();
 builder.AddTokenAuth();
 builder.AddQuartzTaskQueue();
+await builder.AddSchemasAsync();
 builder.Services.Configure<IngestOptions>(builder.Configuration.GetSection(IngestOptions.Section));
 builder.Services.AddSingleton<ITaskRunner, UploadTaskRunner>();
 builder.Services.AddHostedService<StrandedTaskSweeper>();
@@ -31,6 +33,7 @@ app.MapWorkspacesApi();
 app.MapDatasetsApi();
 app.MapFieldsApi();
 app.MapUploadsApi();
+app.MapSchemasApi();
 
 app.Run();
 

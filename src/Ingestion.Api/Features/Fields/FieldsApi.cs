@@ -1,4 +1,5 @@
 using Ingestion.Api.Features.Datasets;
+using Ingestion.Api.Features.Schemas;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -25,7 +26,9 @@ public static class FieldsApi
     {
         var group = app.MapGroup("/api/v1/datasets/{dataset_id:guid}").WithTags("Custom metadata");
         group.MapPost("/custom_metadata/tasks", DeclareAsync).RequireAuthorization(Scopes.Write)
-            .WithSummary("Declare a typed field; answers the task that takes its values");
+            .WithSummary("Declare a typed field; answers the task that takes its values")
+            .WithDescription("The body must validate against schemas/field-declaration.schema.json; a 400 lists every problem keyed by its JSON path.")
+            .Accepts<DeclareFieldRequest>("application/json");
         group.MapGet("/custom_metadata/schema", SchemaAsync).RequireAuthorization(Scopes.Read)
             .WithSummary("Every declared field of the dataset");
         group.MapGet("/image/{media_id:guid}/custom_metadata", MediaValuesAsync).RequireAuthorization(Scopes.Read)
@@ -34,7 +37,7 @@ public static class FieldsApi
     }
 
     private static async Task<Results<Ok<DeclareFieldResponse>, ValidationProblem, ProblemHttpResult>> DeclareAsync(
-        [FromRoute(Name = "dataset_id")] Guid datasetId, DeclareFieldRequest request, HttpContext http, NpgsqlDataSource db,
+        [FromRoute(Name = "dataset_id")] Guid datasetId, HttpContext http, NpgsqlDataSource db, SchemaCatalog schemas,
         CancellationToken ct)
     {
         var workspaceId = http.User.WorkspaceId();
@@ -42,16 +45,18 @@ public static class FieldsApi
         {
             return DatasetsApi.NotFound(datasetId);
         }
-        var problems = FieldDeclaration.Check(request);
-        if (problems.Count > 0)
+        // Every rule of a declaration is in schemas/field-declaration.schema.json except the one it cannot
+        // express: the name must be new in the dataset, ignoring case (the unique index answers that, below).
+        var (request, problem) = await ValidatedBody.ReadAsync<DeclareFieldRequest>(http.Request, schemas.FieldDeclaration,
+            "The field declaration is invalid", ct);
+        if (problem is not null)
         {
-            return TypedResults.ValidationProblem(problems, title: "The field declaration is invalid",
-                detail: string.Join(" ", problems.SelectMany(p => p.Value)));
+            return problem;
         }
 
         var fieldId = Guid.CreateVersion7();
         var taskId = Guid.CreateVersion7();
-        var type = FieldDefinition.ParseType(request.FieldType)!.Value;
+        var type = FieldDefinition.ParseType(request!.FieldType)!.Value;
         var options = type == FieldType.Enum ? request.EnumOptions!.ToArray() : null;
         var isMulti = request.IsMulti ?? false;
         await using var conn = await db.OpenConnectionAsync(ct);
