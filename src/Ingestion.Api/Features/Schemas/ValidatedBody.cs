@@ -1,7 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
 using Newtonsoft.Json.Linq;
 using NJsonSchema;
 using NJsonSchema.Validation;
@@ -20,6 +18,12 @@ public static class ValidatedBody
 {
     /// <summary>Key of problems with the body as a whole: not JSON, not an object.</summary>
     public const string BodyKey = "$";
+
+    /// <summary>
+    /// Binds as the schema reads: snake_case and case-sensitive. The HTTP defaults match names ignoring case, which
+    /// would let a property the schema never checked ("FIELD_TYPE" beside "field_type") override one it did.
+    /// </summary>
+    private static readonly JsonSerializerOptions Binding = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public static async Task<ValidatedBody<T>> ReadAsync<T>(HttpRequest request, BodySchema schema, string title, CancellationToken ct)
         where T : class
@@ -53,8 +57,7 @@ public static class ValidatedBody
             return new(null, TypedResults.ValidationProblem(problems, title: title,
                 detail: string.Join(" ", problems.SelectMany(p => p.Value))));
         }
-        var options = request.HttpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
-        return new(JsonSerializer.Deserialize<T>(text, options)!, null);
+        return new(JsonSerializer.Deserialize<T>(text, Binding)!, null);
     }
 
     private static ValidatedBody<T> Fail<T>(string title, string key, string message) where T : class =>

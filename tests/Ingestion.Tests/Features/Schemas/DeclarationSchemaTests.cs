@@ -107,6 +107,19 @@ public sealed class DeclarationSchemaTests(SharedApp shared)
         problem["errors"]!.AsObject().ContainsKey("$").ShouldBeTrue();
     }
 
+    [Fact]
+    public async Task Only_the_snake_case_properties_the_schema_checked_are_bound()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+
+        var response = await PostAsync(api, dataset, """{"field_name": "f", "field_type": "string", "FIELD_TYPE": "bogus", "Field_Name": 5}""");
+
+        var body = await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.OK);
+        body["field_name"]!.GetValue<string>().ShouldBe("f");
+        body["field_type"]!.GetValue<string>().ShouldBe("string");
+    }
+
     [Theory]
     [InlineData("{\"name\": 5}")]
     [InlineData("{\"name\": \"   \"}")]
