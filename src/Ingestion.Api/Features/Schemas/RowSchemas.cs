@@ -24,6 +24,7 @@ public static class RowSchemas
         var value = schema["definitions"]![definition]!.DeepClone();
         FillOptions(value, field.EnumOptions);
         schema.Remove("$id");
+        schema.Remove("$comment");
         schema.Remove("definitions");
         schema["title"] = $"Upload row of field '{field.Name}' ({definition})";
         schema["properties"]!["value"] = value;

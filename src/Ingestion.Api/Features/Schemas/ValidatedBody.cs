@@ -123,6 +123,7 @@ public static class ValidatedBody
             case ValidationErrorKind.ExcludedSchemaValidates:
                 yield return (key, $"{key} {Show(value)} is not allowed here.{hint}");
                 break;
+            case ValidationErrorKind.NoTypeValidates:
             case var kind when kind.ToString().EndsWith("Expected", StringComparison.Ordinal):
                 yield return (key, $"{key} must be {Expected(schema)}, not {Show(value)}.{hint}");
                 break;
