@@ -49,8 +49,19 @@ public static class ValidatedBody
             return Fail<T>(title, BodyKey, $"The request body is not valid JSON at line {line}, position {position}: {cause} Fix the JSON there.");
         }
 
-        // Dates stay strings: the schema, not Newtonsoft, decides what a valid value is.
-        var token = JToken.Parse(text, new JsonLoadSettings { LineInfoHandling = LineInfoHandling.Load });
+        // Dates stay strings (Newtonsoft would turn "2024-02-24" into a date): the schema decides what a value is.
+        JToken token;
+        try
+        {
+            using var json = new Newtonsoft.Json.JsonTextReader(new StringReader(text)) { DateParseHandling = Newtonsoft.Json.DateParseHandling.None };
+            token = JToken.Load(json, new JsonLoadSettings { LineInfoHandling = LineInfoHandling.Load });
+        }
+        catch (Newtonsoft.Json.JsonReaderException e)
+        {
+            // Valid JSON Newtonsoft still cannot hold, such as an integer of hundreds of digits.
+            return Fail<T>(title, BodyKey, $"The request body cannot be read at line {e.LineNumber}, position {e.LinePosition}: " +
+                                           $"{e.Message.Split(" Path '", 2)[0]} Fix the value there.");
+        }
         var problems = Describe(schema.Validate(token), token);
         if (problems.Count > 0)
         {

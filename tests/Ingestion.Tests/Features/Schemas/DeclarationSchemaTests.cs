@@ -25,6 +25,7 @@ public sealed class DeclarationSchemaTests(SharedApp shared)
         { """{"field_name": "lighting", "field_type": "enum"}""", false },
         { """{"field_name": "lighting", "field_type": "enum", "enum_options": null}""", false },
         { """{"field_name": "lighting", "field_type": "enum", "enum_options": ["exactly twenty chars"]}""", true },
+        { """{"field_name": "lighting", "field_type": "enum", "enum_options": ["2024-02-24", "2024-02-24T10:00:00Z"]}""", true },
         { """{"field_name": "lighting", "field_type": "enum", "enum_options": ["twenty-one characters"]}""", false },
         { """{"field_name": "lighting", "field_type": "enum", "enum_options": ["a\u0000b"]}""", false },
         { """{"field_name": "lighting", "field_type": "enum", "enum_options": [1, "a"]}""", false },
@@ -92,10 +93,16 @@ public sealed class DeclarationSchemaTests(SharedApp shared)
         problem["errors"]!["$"]![0]!.GetValue<string>().ShouldContain("line 3, position 17");
     }
 
+    public static TheoryData<string> Unreadable =>
+    [
+        "",
+        "{\"field_name\": 'f'}",
+        "{\"field_name\": \"f\"",
+        "{\"field_name\": " + new string('9', 400) + ", \"field_type\": \"string\"}",
+    ];
+
     [Theory]
-    [InlineData("")]
-    [InlineData("{\"field_name\": 'f'}")]
-    [InlineData("{\"field_name\": \"f\"")]
+    [MemberData(nameof(Unreadable))]
     public async Task Bodies_that_are_not_JSON_answer_400_never_500(string body)
     {
         var api = await shared.App.NewWorkspaceClientAsync();
