@@ -128,7 +128,7 @@ public static class ValidatedBody
                 yield return (key, $"{key} {Show(value)} does not have the required form.{hint}");
                 break;
             case ValidationErrorKind.NotInEnumeration:
-                var allowed = string.Join(", ", schema?.Enumeration.Select(o => o?.ToString() ?? "null") ?? []);
+                var allowed = string.Join(", ", schema?.Enumeration.Select(o => Newtonsoft.Json.JsonConvert.SerializeObject(o)) ?? []);
                 yield return (key, $"{key} {Show(value)} is not one of {allowed}.{hint}");
                 break;
             case ValidationErrorKind.ExcludedSchemaValidates:
