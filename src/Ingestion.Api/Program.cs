@@ -2,6 +2,7 @@ using Ingestion.Api.Features.Datasets;
 using Ingestion.Api.Features.Errors;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Health;
+using Ingestion.Api.Features.Schemas;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Features.Validation;
 using Ingestion.Api.Features.Workspaces;
@@ -16,6 +17,7 @@ builder.AddIngestionDatabase();
 builder.AddIngestionHttp();
 builder.AddTokenAuth();
 builder.AddQuartzTaskQueue();
+await builder.AddSchemasAsync();
 builder.Services.Configure<IngestOptions>(builder.Configuration.GetSection(IngestOptions.Section));
 builder.Services.AddSingleton<ITaskRunner, UploadTaskRunner>();
 builder.Services.AddHostedService<StrandedTaskSweeper>();
@@ -34,6 +36,7 @@ app.MapDatasetsApi();
 app.MapFieldsApi();
 app.MapUploadsApi();
 app.MapErrorsApi();
+app.MapSchemasApi();
 
 app.Run();
 

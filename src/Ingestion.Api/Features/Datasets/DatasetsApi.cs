@@ -1,3 +1,4 @@
+using Ingestion.Api.Features.Schemas;
 using Ingestion.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -19,7 +20,9 @@ public static class DatasetsApi
     {
         var group = app.MapGroup("/api/v1/datasets").WithTags("Datasets");
         group.MapPost("/", CreateAsync).RequireAuthorization(Scopes.Write)
-            .WithSummary("Create a dataset");
+            .WithSummary("Create a dataset")
+            .WithDescription("The body must validate against schemas/dataset-create.schema.json.")
+            .Accepts<CreateDatasetRequest>("application/json");
         group.MapGet("/", ListAsync).RequireAuthorization(Scopes.Read)
             .WithSummary("List the workspace's datasets");
         group.MapGet("/{dataset_id:guid}", GetAsync).RequireAuthorization(Scopes.Read)
@@ -33,9 +36,16 @@ public static class DatasetsApi
     }
 
     private static async Task<Results<Created<DatasetResponse>, ValidationProblem>> CreateAsync(
-        CreateDatasetRequest request, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+        HttpContext http, NpgsqlDataSource db, SchemaCatalog schemas, CancellationToken ct)
     {
-        var name = request.Name?.Trim();
+        var (request, problem) = await ValidatedBody.ReadAsync<CreateDatasetRequest>(http.Request, schemas.DatasetCreate,
+            "The dataset is invalid", ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        // Length is checked here, not in the schema: it counts the name after trimming, which a schema cannot.
+        var name = request!.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>

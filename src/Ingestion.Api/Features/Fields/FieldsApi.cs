@@ -1,4 +1,5 @@
 using Ingestion.Api.Features.Datasets;
+using Ingestion.Api.Features.Schemas;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Infrastructure.Auth;
 using Ingestion.Api.Infrastructure.Http;
@@ -27,7 +28,9 @@ public static class FieldsApi
         var group = app.MapGroup("/api/v1/datasets/{dataset_id:guid}").WithTags("Custom metadata");
         group.MapPost("/custom_metadata/tasks", DeclareAsync).RequireAuthorization(Scopes.Write)
             .WithSummary("Declare a typed field; answers the task that takes its values")
-            .WithDescription(IdempotencyKeys.Description).WithIdempotencyKey();
+            .WithDescription("The body must validate against schemas/field-declaration.schema.json; a 400 lists every problem keyed by its JSON path.\n" + IdempotencyKeys.Description)
+            .Accepts<DeclareFieldRequest>("application/json")
+            .WithIdempotencyKey();
         group.MapPost("/custom_metadata/fields/{field_name}/tasks", FollowUpTask.CreateAsync).RequireAuthorization(Scopes.Write)
             .WithSummary("A follow-up task: more values for an existing field, for items that have none yet")
             .WithDescription(FollowUpTask.Description + "\n" + IdempotencyKeys.Description).WithIdempotencyKey();
@@ -39,7 +42,7 @@ public static class FieldsApi
     }
 
     private static async Task<Results<Ok<DeclareFieldResponse>, ValidationProblem, ProblemHttpResult>> DeclareAsync(
-        [FromRoute(Name = "dataset_id")] Guid datasetId, DeclareFieldRequest request, HttpContext http, NpgsqlDataSource db,
+        [FromRoute(Name = "dataset_id")] Guid datasetId, HttpContext http, NpgsqlDataSource db, SchemaCatalog schemas,
         CancellationToken ct)
     {
         var workspaceId = http.User.WorkspaceId();
@@ -47,16 +50,18 @@ public static class FieldsApi
         {
             return DatasetsApi.NotFound(datasetId);
         }
-        var problems = FieldDeclaration.Check(request);
-        if (problems.Count > 0)
+        // Every rule of a declaration is in schemas/field-declaration.schema.json except the one it cannot
+        // express: the name must be new in the dataset, ignoring case (the unique index answers that, below).
+        var (request, problem) = await ValidatedBody.ReadAsync<DeclareFieldRequest>(http.Request, schemas.FieldDeclaration,
+            "The field declaration is invalid", ct);
+        if (problem is not null)
         {
-            return TypedResults.ValidationProblem(problems, title: "The field declaration is invalid",
-                detail: string.Join(" ", problems.SelectMany(p => p.Value)));
+            return problem;
         }
 
         var fieldId = Guid.CreateVersion7();
         var taskId = Guid.CreateVersion7();
-        var type = FieldDefinition.ParseType(request.FieldType)!.Value;
+        var type = FieldDefinition.ParseType(request!.FieldType)!.Value;
         var options = type == FieldType.Enum ? request.EnumOptions!.ToArray() : null;
         var isMulti = request.IsMulti ?? false;
         await using var conn = await db.OpenConnectionAsync(ct);

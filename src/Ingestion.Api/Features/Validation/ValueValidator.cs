@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -27,6 +28,13 @@ public static class ValueValidator
     public const int MaxStringLength = 4096;
     public const int MaxLinkLength = 2048;
     private const int MaxShownValue = 100;
+
+    /// <summary>
+    /// Characters a stored link may not hold: whitespace, control characters and backslashes. Uri.TryCreate
+    /// tolerates them (it strips some and turns '\' into '/'), which would store a value other clients cannot follow.
+    /// </summary>
+    private static readonly SearchValues<char> LinkForbidden =
+        SearchValues.Create([.. Enumerable.Range(0, 0x21).Select(c => (char)c), '\u007f', '\\']);
 
     private static readonly string[] IsoFormats =
     [
@@ -215,13 +223,14 @@ public static class ValueValidator
         {
             return new RowError(RowErrorCodes.LinkTooLong, $"The URL has {s.Length:N0} characters; at most {MaxLinkLength:N0} are allowed.");
         }
-        if (!Uri.TryCreate(s, UriKind.Absolute, out var uri)
+        if (s.AsSpan().ContainsAny(LinkForbidden)
+            || !Uri.TryCreate(s, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
-            || string.IsNullOrEmpty(uri.Host)
-            || s.AsSpan().ContainsAny(' ', '\t', '\n'))
+            || string.IsNullOrEmpty(uri.Host))
         {
             return new RowError(RowErrorCodes.LinkInvalid,
-                $"Expected an absolute http or https URL, got {Show(s)}. Send a URL like \"https://example.com/a.jpg\".");
+                $"Expected an absolute http or https URL without spaces, control characters or backslashes, got {Show(s)}. " +
+                "Send a URL like \"https://example.com/a.jpg\".");
         }
         value.Text = s;
         return null;
