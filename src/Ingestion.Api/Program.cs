@@ -16,6 +16,7 @@ builder.AddIngestionHttp();
 builder.AddTokenAuth();
 builder.AddQuartzTaskQueue();
 builder.Services.Configure<IngestOptions>(builder.Configuration.GetSection(IngestOptions.Section));
+builder.Services.Configure<UploadLimits>(builder.Configuration.GetSection(UploadLimits.Section));
 builder.Services.AddSingleton<ITaskRunner, UploadTaskRunner>();
 builder.Services.AddHostedService<StrandedTaskSweeper>();
 
