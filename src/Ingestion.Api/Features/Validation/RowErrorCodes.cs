@@ -71,7 +71,7 @@ public static class RowErrorCodes
         [UnbalancedQuote] = "A quote in the CSV file opens a value that is never closed. Close it, and write a quote inside a quoted value twice (\"\").",
         [InvalidUtf8] = "The file is not valid UTF-8 at the given line and column. Rows before that point were processed; save the file as UTF-8.",
         [LineTooLong] = "A line of a CSV or NDJSON file is longer than the line limit. Rows before it were processed; split or shorten it.",
-        [CorruptGzip] = "The gzip-compressed file is corrupt from the given point on. Rows before it were processed; compress the file again.",
+        [CorruptGzip] = "The gzip-compressed file is corrupt or cut off from the given point on. Rows before it were processed; compress the file again.",
         [TooManyRows] = "The file holds more rows than one upload may. The rows up to the limit were processed; send the rest in another task.",
     };
 }

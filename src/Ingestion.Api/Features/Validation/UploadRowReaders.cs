@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text.Json;
 using CsvHelper;
 using Ingestion.Api.Features.Uploads;
@@ -31,7 +30,7 @@ public static class UploadFormats
     /// </summary>
     public static IUploadRowReader Open(Stream stored, string format, string? compression, bool listValues, UploadLimits limits)
     {
-        var text = compression == Gzip ? new GZipStream(stored, CompressionMode.Decompress) : stored;
+        var text = compression == Gzip ? new GzipCheckedStream(stored) : stored;
         var guard = new TextGuardStream(text, format == Json ? null : limits.MaxLineBytes);
         IUploadRowReader reader = format switch
         {

@@ -78,7 +78,7 @@ public sealed class TextGuardStream : Stream
         catch (InvalidDataException)
         {
             Fail(_checked, "corrupt_gzip",
-                "The compressed (gzip) data is corrupt from here on; the rows before this point were read. Compress the file again and upload it.");
+                "The compressed (gzip) data is corrupt or cut off from here on; the rows before this point were read. Compress the complete file again and upload it.");
             return;
         }
         if (read == 0)
