@@ -17,6 +17,9 @@ public sealed class LimitedApp : IAsyncLifetime
     public const int MaxLineBytes = 256;
     public const int MaxValueLength = 10;
 
+    /// <summary>Checkpoints of two rows, so that small files span several.</summary>
+    public const int BatchRows = 2;
+
     public IngestionApp App { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -38,6 +41,7 @@ public sealed class LimitedApp : IAsyncLifetime
                     ["Ingestion:Limits:MaxRows"] = MaxRows.ToString(),
                     ["Ingestion:Limits:MaxLineBytes"] = MaxLineBytes.ToString(),
                     ["Ingestion:Limits:MaxValueLength"] = MaxValueLength.ToString(),
+                    ["Ingestion:Ingest:BatchRows"] = BatchRows.ToString(),
                 });
             _ = app.Server;
             return app;
@@ -128,6 +132,21 @@ public sealed class UploadLimitTests(LimitedApp limited) : IClassFixture<Limited
         var error = SampleErrors(status).Single();
         (error["row_index"]!.GetValue<long>(), error["error_code"]!.GetValue<string>()).ShouldBe((1L, "string_too_long"));
         error["reason"]!.GetValue<string>().ShouldContain("at most 10");
+    }
+
+    [Fact]
+    public async Task A_dry_run_finds_a_repeat_in_a_later_checkpoint_of_the_file()
+    {
+        var s = await UploadScenario.CreateAsync(await limited.App.NewWorkspaceClientAsync(), 2);
+        var ndjson = Row(s.MediaIds[0], "a") + Row(s.MediaIds[1], "b") + Row(s.MediaIds[0], "c");
+
+        var status = await s.UploadAndWaitAsync(Utf8(ndjson), "values.ndjson", query: "?dry_run=true");
+
+        status.ShouldAccountFor(3);
+        var error = SampleErrors(status).Single();
+        (error["row_index"]!.GetValue<long>(), error["error_code"]!.GetValue<string>()).ShouldBe((2L, "duplicate_media_id"));
+        error["reason"]!.GetValue<string>().ShouldContain("row 0");
+        (await s.Api.MediaValuesAsync(s.Dataset, s.MediaIds[0])).ShouldBeEmpty();
     }
 
     /// <summary>A body whose length HttpClient cannot know, so it is sent chunked.</summary>
