@@ -72,8 +72,22 @@ public static class UploadsApi
         [FromQuery(Name = "format")] string? forcedFormat, [FromQuery(Name = "dry_run")] bool? dryRun,
         HttpContext http, NpgsqlDataSource db, ITaskQueue queue, IOptions<UploadLimits> limitOptions, CancellationToken ct)
     {
+        try
+        {
+            return await ReceiveAsync(datasetId, taskId, forcedFormat, dryRun == true, http, db, queue, limitOptions.Value, ct);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            // A multipart form or gzip-encoded form that breaks while it is read; nothing of it was kept.
+            return TypedResults.Problem(statusCode: 400, title: "Unreadable request body",
+                detail: $"The request body could not be read: {e.Message} Nothing was kept; check the multipart form (or its gzip encoding) and send it again.");
+        }
+    }
+
+    private static async Task<Results<Accepted<UploadAcceptedResponse>, ProblemHttpResult>> ReceiveAsync(Guid datasetId, Guid taskId,
+        string? forcedFormat, bool dryRun, HttpContext http, NpgsqlDataSource db, ITaskQueue queue, UploadLimits limits, CancellationToken ct)
+    {
         var workspaceId = http.User.WorkspaceId();
-        var limits = limitOptions.Value;
         if (forcedFormat is not null && !UploadFormats.All.Contains(forcedFormat))
         {
             return TypedResults.Problem(statusCode: 400, title: "Unknown format",
@@ -99,13 +113,13 @@ public static class UploadsApi
 
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var uploadTaskId = dryRun == true ? Guid.CreateVersion7() : taskId;
-        await using (var claim = new NpgsqlCommand(dryRun == true ? OpenDryRunSql : ClaimSql, conn)
+        var uploadTaskId = dryRun ? Guid.CreateVersion7() : taskId;
+        await using (var claim = new NpgsqlCommand(dryRun ? OpenDryRunSql : ClaimSql, conn)
         {
             Parameters = { new() { Value = taskId }, new() { Value = datasetId }, new() { Value = workspaceId } },
         })
         {
-            if (dryRun == true)
+            if (dryRun)
             {
                 claim.Parameters.Add(new NpgsqlParameter { Value = uploadTaskId });
             }
@@ -172,7 +186,7 @@ public static class UploadsApi
         // After the commit: a crash right here leaves a QUEUED task that the sweeper queues again.
         await queue.EnqueueAsync(uploadTaskId, CancellationToken.None);
         return TypedResults.Accepted($"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{uploadTaskId}/status",
-            new UploadAcceptedResponse(uploadTaskId, TaskStatuses.Queued, total, format, compression, dryRun == true ? taskId : null));
+            new UploadAcceptedResponse(uploadTaskId, TaskStatuses.Queued, total, format, compression, dryRun ? taskId : null));
     }
 
     // Claiming INIT -> UPLOADING takes the row lock: a concurrent second upload waits, then sees it taken.

@@ -104,6 +104,36 @@ public sealed class UploadFormatTests(SharedApp shared)
     }
 
     [Fact]
+    public async Task A_gzip_encoded_multipart_form_is_decompressed_before_its_parts_are_read()
+    {
+        var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 1);
+        var part = new ByteArrayContent(Utf8($"media_id,value\n{s.MediaIds[0]},a\n"));
+        var form = new MultipartFormDataContent { { part, "file", "values.csv" } };
+        var body = new ByteArrayContent(Gzip(await form.ReadAsByteArrayAsync()));
+        body.Headers.ContentType = form.Headers.ContentType;
+        body.Headers.ContentEncoding.Add("gzip");
+
+        var status = await s.Api.UploadAndWaitAsync(s.Dataset, s.Api.UploadBodyAsync(s.Dataset, s.Task, body));
+
+        status.Status().ShouldBe("COMPLETED");
+        status["upload_format"]!.GetValue<string>().ShouldBe("csv");
+        status["upload_compression"].ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task An_encoding_other_than_gzip_answers_415()
+    {
+        var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 1);
+        var body = new ByteArrayContent(Utf8("[]"));
+        body.Headers.ContentEncoding.Add("br");
+
+        var response = await s.Api.UploadBodyAsync(s.Dataset, s.Task, body);
+
+        var problem = await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.UnsupportedMediaType);
+        problem["detail"]!.GetValue<string>().ShouldContain("gzip");
+    }
+
+    [Fact]
     public async Task A_gz_file_takes_its_format_from_the_name_inside_the_gz_extension()
     {
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 2);
