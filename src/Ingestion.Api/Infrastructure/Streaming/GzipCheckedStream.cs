@@ -10,7 +10,7 @@ namespace Ingestion.Api.Infrastructure.Streaming;
 /// as corrupt data does. A file of several concatenated gzip members records only the last member's size
 /// there; such files are rare, and are reported as cut off rather than a cut-off file going unnoticed.
 /// </summary>
-public sealed class GzipCheckedStream(Stream compressed) : Stream
+public sealed class GzipCheckedStream(Stream compressed) : ForwardReadStream
 {
     private readonly TailStream _tail = new(compressed);
     private GZipStream? _gzip;
@@ -33,21 +33,6 @@ public sealed class GzipCheckedStream(Stream compressed) : Stream
         return n;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -59,15 +44,14 @@ public sealed class GzipCheckedStream(Stream compressed) : Stream
     }
 
     /// <summary>Passes reads through, keeping the last four bytes read and the count.</summary>
-    private sealed class TailStream(Stream inner) : Stream
+    private sealed class TailStream(Stream inner) : ForwardReadStream
     {
         private readonly byte[] _last = new byte[4];
+        private long _length;
 
         public ReadOnlySpan<byte> Last4 => _last;
 
         public override long Length => _length;
-
-        private long _length;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -84,20 +68,6 @@ public sealed class GzipCheckedStream(Stream compressed) : Stream
             _length += n;
             return n;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Position { get => _length; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

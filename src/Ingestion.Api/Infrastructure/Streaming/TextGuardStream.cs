@@ -11,7 +11,7 @@ namespace Ingestion.Api.Infrastructure.Streaming;
 /// <see cref="Failure"/>, so that a format reader processes every row before the break and never sees half a
 /// line. A leading UTF-8 byte-order mark is dropped. Memory is bounded by the line limit, never by the file.
 /// </summary>
-public sealed class TextGuardStream : Stream
+public sealed class TextGuardStream : ForwardReadStream
 {
     private const int ReadSize = 64 * 1024;
     private readonly Stream _inner;
@@ -176,21 +176,6 @@ public sealed class TextGuardStream : Stream
         }
         return span.Length;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
