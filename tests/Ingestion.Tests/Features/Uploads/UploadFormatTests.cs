@@ -35,6 +35,33 @@ public sealed class UploadFormatTests(SharedApp shared)
             .ShouldBe([(3L, "missing_value", 6L), (4L, "invalid_media_id", 7L)]);
     }
 
+    [Theory]
+    [InlineData("values.json")]
+    [InlineData("values.ndjson")]
+    [InlineData("values.csv.gz")]
+    public async Task Files_larger_than_the_read_buffers_keep_every_multibyte_character(string fileName)
+    {
+        const int rows = 2500;
+        var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), rows);
+        var faker = new Bogus.Faker { Random = new Bogus.Randomizer(3) };
+        var values = s.MediaIds.Select(_ => $"{faker.Lorem.Sentence(8)} — café 日本 😀").ToList();
+        var file = fileName switch
+        {
+            "values.json" => Utf8(System.Text.Json.JsonSerializer.Serialize(s.MediaIds.Select((m, i) => new { media_id = m, value = values[i] }))),
+            "values.ndjson" => Utf8(Ndjson([.. s.MediaIds.Select((m, i) => (object)new { media_id = m, value = values[i] })])),
+            _ => Gzip(Utf8("media_id,value\r\n" + string.Concat(s.MediaIds.Select((m, i) => $"{m},\"{values[i]}\"\r\n")))),
+        };
+
+        var status = await s.UploadAndWaitAsync(file, fileName);
+
+        status.Status().ShouldBe("COMPLETED", status.ToJsonString());
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(rows);
+        foreach (var i in new[] { 0, rows / 2, rows - 1 })
+        {
+            (await s.Api.MediaValuesAsync(s.Dataset, s.MediaIds[i])).Single()!["value"]!.GetValue<string>().ShouldBe(values[i]);
+        }
+    }
+
     [Fact]
     public async Task A_CSV_multi_select_cell_holds_a_JSON_array_and_rows_may_name_items_by_file_name()
     {
