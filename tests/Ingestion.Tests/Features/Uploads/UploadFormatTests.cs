@@ -214,7 +214,7 @@ public sealed class UploadFormatTests(SharedApp shared)
     }
 
     [Fact]
-    public async Task Rows_naming_items_by_file_name_store_known_names_and_report_unknown_ones()
+    public async Task Rows_naming_items_by_file_name_store_known_names_and_report_unknown_and_repeated_ones()
     {
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 2);
         object[] rows =
@@ -222,17 +222,19 @@ public sealed class UploadFormatTests(SharedApp shared)
             new { file_name = s.FileNames[0], value = "first" },
             new { file_name = "missing.jpg", value = "lost" },
             new { media_id = s.MediaIds[1], value = "second" },
+            new { file_name = s.FileNames[1], value = "again" },
         ];
 
         var status = await s.UploadAndWaitAsync(Utf8(System.Text.Json.JsonSerializer.Serialize(rows)), "values.json");
 
-        status.ShouldAccountFor(3);
+        status.ShouldAccountFor(4);
         (await s.ValueOfAsync(0)).ShouldBe("\"first\"");
         (await s.ValueOfAsync(1)).ShouldBe("\"second\"");
-        var error = SampleErrors(status).Single();
-        error["row_index"]!.GetValue<long>().ShouldBe(1);
-        error["error_code"]!.GetValue<string>().ShouldBe("media_not_found");
-        error["media_id"]!.GetValue<string>().ShouldBe("missing.jpg");
-        error["reason"]!.GetValue<string>().ShouldContain("\"missing.jpg\"");
+        var errors = SampleErrors(status);
+        errors.Select(e => (e["row_index"]!.GetValue<long>(), e["error_code"]!.GetValue<string>()))
+            .ShouldBe([(1L, "media_not_found"), (3L, "duplicate_media_id")]);
+        errors[0]["media_id"]!.GetValue<string>().ShouldBe("missing.jpg");
+        errors[0]["reason"]!.GetValue<string>().ShouldContain("\"missing.jpg\"");
+        errors[1]["reason"]!.GetValue<string>().ShouldContain("row 2");
     }
 }
