@@ -28,7 +28,7 @@ public static class UploadFormats
     /// The reader of a stored upload: decompressed as it is read when it was sent compressed, and guarded so
     /// that broken text (invalid UTF-8, an over-long line, corrupt gzip) ends the rows with one file error.
     /// </summary>
-    public static IUploadRowReader Open(Stream stored, string format, string? compression, bool listValues, UploadLimits limits)
+    public static GuardedRowReader Open(Stream stored, string format, string? compression, bool listValues, UploadLimits limits)
     {
         var text = compression == Gzip ? new GzipCheckedStream(stored) : stored;
         var guard = new TextGuardStream(text, format == Json ? null : limits.MaxLineBytes);
@@ -47,7 +47,7 @@ public static class UploadFormats
 /// Puts the break the text guard found first: a reader that stumbles over the end of a cut-off file would
 /// otherwise report a truncation, or nothing at all, instead of the invalid byte or over-long line that cut it.
 /// </summary>
-internal sealed class GuardedRowReader(IUploadRowReader inner, TextGuardStream guard, Stream? compressed) : IUploadRowReader
+public sealed class GuardedRowReader(IUploadRowReader inner, TextGuardStream guard, Stream? compressed) : IUploadRowReader, IDisposable
 {
     // Progress of a compressed upload is measured in the stored (compressed) bytes that upload_bytes counts.
     public long BytesConsumed => compressed?.Position ?? inner.BytesConsumed;
@@ -68,6 +68,13 @@ internal sealed class GuardedRowReader(IUploadRowReader inner, TextGuardStream g
             throw cut;
         }
         return read;
+    }
+
+    /// <summary>Releases the reader's buffers and the streams beneath it, the decompressor included.</summary>
+    public void Dispose()
+    {
+        (inner as IDisposable)?.Dispose();
+        guard.Dispose();
     }
 }
 
@@ -102,7 +109,7 @@ public sealed class JsonUploadRowReader : IUploadRowReader
 /// CSV (RFC 4180) with a header naming <c>media_id</c> or <c>file_name</c>, and <c>value</c>; other columns are
 /// ignored. Cells are text: an empty cell is a missing value, and a multi-select cell holds a JSON array.
 /// </summary>
-public sealed class CsvUploadRowReader : IUploadRowReader
+public sealed class CsvUploadRowReader : IUploadRowReader, IDisposable
 {
     private readonly CsvReader _csv;
     private readonly bool _listValues;
@@ -134,6 +141,8 @@ public sealed class CsvUploadRowReader : IUploadRowReader
     }
 
     public long BytesConsumed => _csv.ByteOffset;
+
+    public void Dispose() => _csv.Dispose();
 
     public async ValueTask<bool> ReadAsync(UploadRow row, CancellationToken ct)
     {

@@ -62,7 +62,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var started = DateTime.UtcNow;
         var limits = limitOptions.Value;
         await using var file = new UploadChunkStream(conn, taskId);
-        var reader = UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
+        using var reader = UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
         var batch = new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun);
         var row = new UploadRow();
         var batchRows = Math.Max(1, options.Value.BatchRows);
