@@ -16,7 +16,8 @@ builder.AddIngestionHttp();
 builder.AddTokenAuth();
 builder.AddQuartzTaskQueue();
 builder.Services.Configure<IngestOptions>(builder.Configuration.GetSection(IngestOptions.Section));
-builder.Services.Configure<UploadLimits>(builder.Configuration.GetSection(UploadLimits.Section));
+builder.Services.AddOptions<UploadLimits>().Bind(builder.Configuration.GetSection(UploadLimits.Section))
+    .Validate(UploadLimits.AreSane, UploadLimits.SaneDescription).ValidateOnStart();
 builder.Services.AddSingleton<ITaskRunner, UploadTaskRunner>();
 builder.Services.AddHostedService<StrandedTaskSweeper>();
 

@@ -25,4 +25,10 @@ public sealed class UploadLimits
 
     /// <summary>How deeply a JSON row may nest objects and arrays (a row with an array value nests 3 deep).</summary>
     public int MaxJsonDepth { get; set; } = 16;
+
+    public const string SaneDescription =
+        "Ingestion:Limits must all be positive, and MaxJsonDepth at least 3 (a row with an array value nests 3 deep).";
+
+    public static bool AreSane(UploadLimits l) =>
+        l.MaxUploadBytes > 0 && l.MaxRows > 0 && l.MaxValueLength > 0 && l.MaxLineBytes > 0 && l.MaxJsonDepth >= 3;
 }

@@ -61,6 +61,9 @@ public static class UploadsApi
                 file, values already set) without storing any value. It answers a new dry-run task (dry_run_of names this
                 task), whose status URL reports the same counts and sample errors; this task stays in INIT for the real upload.
                 """)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithMetadata(new DisableRequestSizeLimitAttribute());
         group.MapGet("/{task_id:guid}/status", StatusAsync).RequireAuthorization(Scopes.Read)
             .WithSummary("Progress, counts and a sample of row errors");
