@@ -8,14 +8,12 @@ namespace Ingestion.Tests.Features.Uploads;
 [Collection(SharedAppCollection.Name)]
 public sealed class BrokenFileTests(SharedApp shared)
 {
-    private static string Row(Guid mediaId, string value) => $"{{\"media_id\":\"{mediaId}\",\"value\":\"{value}\"}}";
-
     [Fact]
     public async Task Malformed_JSON_keeps_the_rows_before_it_and_reports_its_line_and_column()
     {
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 3);
         var broken = $"{{\"media_id\":\"{s.MediaIds[2]}\",\"value\":tru";
-        var json = $"[\n{Row(s.MediaIds[0], "a")},\n{Row(s.MediaIds[1], "b")},\n{broken}}}\n]";
+        var json = $"[\n{JsonRow(s.MediaIds[0], "a")},\n{JsonRow(s.MediaIds[1], "b")},\n{broken}}}\n]";
 
         var status = await s.UploadAndWaitAsync(Utf8(json), "values.json");
 
@@ -33,7 +31,7 @@ public sealed class BrokenFileTests(SharedApp shared)
     public async Task A_truncated_JSON_file_keeps_the_complete_rows_and_says_it_looks_truncated()
     {
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 3);
-        var json = $"[{Row(s.MediaIds[0], "a")},{Row(s.MediaIds[1], "b")},{{\"media_id\":\"{s.MediaIds[2]}";
+        var json = $"[{JsonRow(s.MediaIds[0], "a")},{JsonRow(s.MediaIds[1], "b")},{{\"media_id\":\"{s.MediaIds[2]}";
 
         var status = await s.UploadAndWaitAsync(Utf8(json), "values.json");
 
@@ -72,8 +70,8 @@ public sealed class BrokenFileTests(SharedApp shared)
         var (head, prefix, tail) = fileName switch
         {
             "values.csv" => ($"media_id,value\n{s.MediaIds[0]},a\n{s.MediaIds[1]},b\n", $"{s.MediaIds[2]},caf", "\n"),
-            "values.ndjson" => ($"{Row(s.MediaIds[0], "a")}\n{Row(s.MediaIds[1], "b")}\n", $"{{\"media_id\":\"{s.MediaIds[2]}\",\"value\":\"caf", "\"}\n"),
-            _ => ($"[\n{Row(s.MediaIds[0], "a")},\n{Row(s.MediaIds[1], "b")},\n", $"{{\"media_id\":\"{s.MediaIds[2]}\",\"value\":\"caf", "\"}\n]"),
+            "values.ndjson" => ($"{JsonRow(s.MediaIds[0], "a")}\n{JsonRow(s.MediaIds[1], "b")}\n", $"{{\"media_id\":\"{s.MediaIds[2]}\",\"value\":\"caf", "\"}\n"),
+            _ => ($"[\n{JsonRow(s.MediaIds[0], "a")},\n{JsonRow(s.MediaIds[1], "b")},\n", $"{{\"media_id\":\"{s.MediaIds[2]}\",\"value\":\"caf", "\"}\n]"),
         };
         byte[] file = [.. Utf8(head), .. Utf8(prefix), 0xE9, .. Utf8(tail)];
 
@@ -94,7 +92,7 @@ public sealed class BrokenFileTests(SharedApp shared)
     {
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 2);
         var prefix = $"{{\"media_id\":\"{s.MediaIds[1]}\",\"value\":";
-        var ndjson = $"{Row(s.MediaIds[0], "a")}\n{prefix}{new string('[', 20)}{new string(']', 20)}}}\n";
+        var ndjson = $"{JsonRow(s.MediaIds[0], "a")}\n{prefix}{new string('[', 20)}{new string(']', 20)}}}\n";
 
         var status = await s.UploadAndWaitAsync(Utf8(ndjson), "values.ndjson");
 
@@ -125,7 +123,7 @@ public sealed class BrokenFileTests(SharedApp shared)
     {
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 300);
         var faker = new Faker { Random = new Randomizer(11) };
-        var ndjson = string.Concat(s.MediaIds.Select(m => Row(m, faker.Lorem.Sentence(12)) + "\n"));
+        var ndjson = string.Concat(s.MediaIds.Select(m => JsonRow(m, faker.Lorem.Sentence(12)) + "\n"));
         var gzip = Gzip(Utf8(ndjson));
 
         var status = await s.UploadAndWaitAsync(gzip[..(gzip.Length / 2)], "values.ndjson.gz");

@@ -47,6 +47,9 @@ public static class UploadFiles
         return output.ToArray();
     }
 
+    /// <summary>One row as JSON text, written out so a test knows every byte's position.</summary>
+    public static string JsonRow(Guid mediaId, string value) => $"{{\"media_id\":\"{mediaId}\",\"value\":\"{value}\"}}";
+
     public static string Ndjson(params object[] rows) =>
         string.Concat(rows.Select(r => System.Text.Json.JsonSerializer.Serialize(r) + "\n"));
 

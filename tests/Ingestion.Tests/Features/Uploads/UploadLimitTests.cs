@@ -53,7 +53,7 @@ public sealed class LimitedApp : IAsyncLifetime
 
 public sealed class UploadLimitTests(LimitedApp limited) : IClassFixture<LimitedApp>
 {
-    private static string Row(Guid mediaId, string value) => $"{{\"media_id\":\"{mediaId}\",\"value\":\"{value}\"}}\n";
+    private static string Row(Guid mediaId, string value) => JsonRow(mediaId, value) + "\n";
 
     [Fact]
     public async Task An_upload_declared_larger_than_the_limit_answers_413_with_the_limit_and_keeps_the_task_open()
