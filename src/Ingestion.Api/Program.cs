@@ -19,6 +19,8 @@ builder.AddTokenAuth();
 builder.AddQuartzTaskQueue();
 await builder.AddSchemasAsync();
 builder.Services.Configure<IngestOptions>(builder.Configuration.GetSection(IngestOptions.Section));
+builder.Services.AddOptions<UploadLimits>().Bind(builder.Configuration.GetSection(UploadLimits.Section))
+    .Validate(UploadLimits.AreSane, UploadLimits.SaneDescription).ValidateOnStart();
 builder.Services.AddSingleton<ITaskRunner, UploadTaskRunner>();
 builder.Services.AddHostedService<StrandedTaskSweeper>();
 

@@ -71,6 +71,26 @@ public sealed class ApiClient(HttpClient http)
         return Http.PostAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}", form);
     }
 
+    /// <summary>Uploads bytes as the multipart part 'file', with the part's file name and content type; query is appended as is.</summary>
+    public Task<HttpResponseMessage> UploadFileAsync(Guid datasetId, Guid taskId, byte[] content, string fileName,
+        string contentType = "application/octet-stream", string query = "")
+    {
+        var part = new ByteArrayContent(content);
+        part.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        return Http.PostAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}{query}", new MultipartFormDataContent { { part, "file", fileName } });
+    }
+
+    /// <summary>Uploads <paramref name="body"/> as the raw request body, headers and all.</summary>
+    public Task<HttpResponseMessage> UploadBodyAsync(Guid datasetId, Guid taskId, HttpContent body, string query = "") =>
+        Http.PostAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}{query}", body);
+
+    /// <summary>Uploads a file as a user would and waits for its task (the one the 202 names) to finish.</summary>
+    public async Task<JsonObject> UploadAndWaitAsync(Guid datasetId, Task<HttpResponseMessage> upload)
+    {
+        var accepted = await ReadAsync<JsonObject>(await upload, HttpStatusCode.Accepted);
+        return await WaitForTaskAsync(datasetId, accepted["task_id"]!.GetValue<Guid>());
+    }
+
     public Task<HttpResponseMessage> UploadRowsAsync(Guid datasetId, Guid taskId, IEnumerable<object> rows) =>
         UploadAsync(datasetId, taskId, JsonSerializer.Serialize(rows));
 

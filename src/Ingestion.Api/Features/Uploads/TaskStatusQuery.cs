@@ -12,7 +12,7 @@ public static class TaskStatusQuery
         await using (var cmd = new NpgsqlCommand("""
             SELECT t.status, t.inserted_rows, t.error_count, f.field_name, t.rows_processed, t.total_rows,
                    t.upload_bytes, t.bytes_processed, t.upload_format, t.failure_reason,
-                   t.created_at, t.queued_at, t.started_at, t.completed_at
+                   t.created_at, t.queued_at, t.started_at, t.completed_at, t.upload_compression, t.dry_run_of
             FROM tasks t JOIN fields f ON f.field_id = t.field_id
             WHERE t.task_id = $1 AND t.dataset_id = $2 AND t.workspace_id = $3
             """, conn) { Parameters = { new() { Value = taskId }, new() { Value = datasetId }, new() { Value = workspaceId } } })
@@ -32,7 +32,8 @@ public static class TaskStatusQuery
             };
             status = new TaskStatusResponse(taskId, TaskStatuses.Public(s), progress, r.GetInt64(1), r.GetInt64(2), [],
                 r.GetString(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetInt64(5), uploadBytes,
-                r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9),
+                r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetGuid(15),
+                r.IsDBNull(9) ? null : r.GetString(9),
                 r.GetDateTime(10), Nullable(r, 11), Nullable(r, 12), Nullable(r, 13),
                 $"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}/errors");
         }

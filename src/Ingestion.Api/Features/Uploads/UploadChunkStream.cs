@@ -1,3 +1,4 @@
+using Ingestion.Api.Infrastructure.Streaming;
 using Npgsql;
 
 namespace Ingestion.Api.Features.Uploads;
@@ -6,7 +7,7 @@ namespace Ingestion.Api.Features.Uploads;
 /// Reads a stored upload back as a stream, one chunk per query, so a job holds one chunk in memory however
 /// large the file. Queries run on the caller's connection between the caller's own commands.
 /// </summary>
-public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) : Stream
+public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) : ForwardReadStream
 {
     private byte[] _chunk = [];
     private int _offset;
@@ -14,10 +15,6 @@ public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) 
     private bool _eof;
     private long _position;
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => _position; set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -49,15 +46,4 @@ public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) 
         _position += n;
         return n;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

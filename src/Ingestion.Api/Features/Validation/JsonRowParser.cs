@@ -68,7 +68,7 @@ public static class JsonRowParser
         row.MediaIdText = reader.TokenType == JsonTokenType.String ? reader.GetString() : RawText(ref reader, data);
     }
 
-    private static void ReadValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, UploadRow row)
+    internal static void ReadValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, UploadRow row)
     {
         switch (reader.TokenType)
         {

@@ -33,6 +33,12 @@ public static class RowErrorCodes
     public const string TrailingContent = "trailing_content";
     public const string TooDeep = "too_deep";
     public const string RowTooLarge = "row_too_large";
+    public const string MissingCsvColumn = "missing_csv_column";
+    public const string UnbalancedQuote = "unbalanced_quote";
+    public const string InvalidUtf8 = "invalid_utf8";
+    public const string LineTooLong = "line_too_long";
+    public const string CorruptGzip = "corrupt_gzip";
+    public const string TooManyRows = "too_many_rows";
 
     public static readonly IReadOnlyDictionary<string, string> Catalogue = new Dictionary<string, string>
     {
@@ -44,7 +50,7 @@ public static class RowErrorCodes
         [ValueAlreadySet] = "The media item already has a value for this field from an earlier upload; values are immutable. Drop the row.",
         [MissingValue] = "The row has no value, or the value is null. Add a value of the field's type.",
         [WrongType] = "The value is not of the field's type (for example a number for a string field). Send the declared type.",
-        [StringTooLong] = "The string is longer than 4,096 characters. Shorten it.",
+        [StringTooLong] = "The string is longer than the value length limit (4,096 characters unless configured otherwise). Shorten it.",
         [StringHasNul] = "The string contains a NUL character (\\u0000), which cannot be stored. Remove it.",
         [FloatNotFinite] = "The number is NaN or infinite, or too large for a double. Send a finite number.",
         [FloatInvalid] = "The string is not a number. Send a JSON number or a numeric string such as \"21.5\".",
@@ -61,6 +67,12 @@ public static class RowErrorCodes
         [TrailingContent] = "There is content after the closing ']'. Remove it.",
         [TooDeep] = "A row nests objects or arrays deeper than the limit. Values are flat: a string, number or array of strings.",
         [RowTooLarge] = "A single row is larger than the per-row limit. Shorten it.",
+        [MissingCsvColumn] = "The CSV header does not name the columns a row needs: media_id (or file_name) and value. Fix the first line of the file.",
+        [UnbalancedQuote] = "A quote in the CSV file opens a value that is never closed. Close it, and write a quote inside a quoted value twice (\"\").",
+        [InvalidUtf8] = "The file is not valid UTF-8 at the given line and column. Rows before that point were processed; save the file as UTF-8.",
+        [LineTooLong] = "A line of a CSV or NDJSON file is longer than the line limit. Rows before it were processed; split or shorten it.",
+        [CorruptGzip] = "The gzip-compressed file is corrupt or cut off from the given point on. Rows before it were processed; compress the file again.",
+        [TooManyRows] = "The file holds more rows than one upload may. The rows up to the limit were processed; send the rest in another task.",
     };
 
     /// <summary>Codes of errors in the file itself rather than in one row; reports mark them <c>is_file_error</c>.</summary>

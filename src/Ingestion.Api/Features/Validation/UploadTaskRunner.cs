@@ -12,7 +12,8 @@ namespace Ingestion.Api.Features.Validation;
 /// Validates a stored upload into values and row errors. Safe to run again at any point: it works from the
 /// task's committed checkpoint, and a session-level advisory lock keeps two nodes off the same task.
 /// </summary>
-public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<IngestOptions> options, ILogger<UploadTaskRunner> logger)
+public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<IngestOptions> options, IOptions<UploadLimits> limitOptions,
+    ILogger<UploadTaskRunner> logger)
     : ITaskRunner
 {
     public async Task RunAsync(Guid taskId, CancellationToken ct)
@@ -77,9 +78,10 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         await ExecuteAsync(conn, ValueBatch.CreateStagingSql, ct);
 
         var started = DateTime.UtcNow;
+        var limits = limitOptions.Value;
         await using var file = new UploadChunkStream(conn, taskId);
-        var reader = UploadFormats.CreateReader(task.Format, file);
-        var batch = new ValueBatch(task.Field, taskId, task.WorkspaceId);
+        using var reader = UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
+        var batch = new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun);
         var row = new UploadRow();
         var batchRows = Math.Max(1, options.Value.BatchRows);
         long rowsRead = 0;
@@ -88,6 +90,14 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             while (await reader.ReadAsync(row, ct))
             {
+                if (rowsRead == limits.MaxRows)
+                {
+                    broken = new MalformedFileException(RowErrorCodes.TooManyRows,
+                        $"The file has more than {limits.MaxRows:N0} rows, the most one upload may hold. The first {limits.MaxRows:N0} rows " +
+                        "were processed; this row and the ones after it were not. Send them in another task.",
+                        row.Line, 1, reader.BytesConsumed);
+                    break;
+                }
                 rowsRead++;
                 if (row.RowIndex < task.RowsProcessed)
                 {
@@ -144,16 +154,19 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await ExecuteAsync(conn, "DELETE FROM upload_chunks WHERE task_id = $1", ct, task.TaskId);
+        await ExecuteAsync(conn, "DELETE FROM dry_run_values WHERE task_id = $1", ct, task.TaskId);
         await tx.CommitAsync(ct);
     }
 
-    private sealed record LoadedTask(Guid TaskId, Guid WorkspaceId, string Status, string Format, long RowsProcessed, FieldDefinition Field);
+    private sealed record LoadedTask(Guid TaskId, Guid WorkspaceId, string Status, string Format, string? Compression, bool IsDryRun,
+        long RowsProcessed, FieldDefinition Field);
 
     private static async Task<LoadedTask?> LoadAsync(NpgsqlConnection conn, Guid taskId, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("""
             SELECT t.workspace_id, t.status, coalesce(t.upload_format, 'json'), t.rows_processed,
-                   f.field_id, f.dataset_id, f.field_name, f.field_type, f.is_multi, coalesce(f.enum_options, '{}')
+                   f.field_id, f.dataset_id, f.field_name, f.field_type, f.is_multi, coalesce(f.enum_options, '{}'),
+                   t.upload_compression, t.dry_run_of IS NOT NULL
             FROM tasks t JOIN fields f ON f.field_id = t.field_id
             WHERE t.task_id = $1
             """, conn) { Parameters = { new() { Value = taskId } } };
@@ -171,7 +184,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             IsMulti = r.GetBoolean(8),
             EnumOptions = r.GetFieldValue<string[]>(9),
         };
-        return new LoadedTask(taskId, r.GetGuid(0), r.GetString(1), r.GetString(2), r.GetInt64(3), field);
+        return new LoadedTask(taskId, r.GetGuid(0), r.GetString(1), r.GetString(2), r.IsDBNull(10) ? null : r.GetString(10), r.GetBoolean(11),
+            r.GetInt64(3), field);
     }
 
     /// <summary>Failures worth a retry: the database went away or the node is stopping. Anything else would fail again.</summary>

@@ -8,9 +8,11 @@ namespace Ingestion.Api.Features.Validation;
 /// <summary>
 /// The rows of one checkpoint. Type errors are found here in C#; media existence and one-value-per-item are
 /// decided set-wise in SQL. A flush commits the values, the row errors and the task's checkpoint in one
-/// transaction, so after a crash the job resumes at the checkpoint and every count stays exact.
+/// transaction, so after a crash the job resumes at the checkpoint and every count stays exact. A dry run
+/// classifies exactly as a real upload would, but records would-be values in dry_run_values, never in field_values.
 /// </summary>
-internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid workspaceId)
+internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid workspaceId, int maxStringLength = ValueValidator.MaxStringLength,
+    bool dryRun = false)
 {
     private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value);
 
@@ -25,7 +27,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     public void Add(UploadRow row)
     {
         TypedValue value = default;
-        var error = ValueValidator.CheckShape(row) ?? ValueValidator.Validate(field, row, out value);
+        var error = ValueValidator.CheckShape(row) ?? ValueValidator.Validate(field, row, out value, maxStringLength);
         if (error is { } e)
         {
             var mediaId = row.MediaIdState == MediaIdState.Valid ? row.MediaId.ToString() : row.MediaIdText ?? row.FileName;
@@ -55,7 +57,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                     """, conn) { Parameters = { new() { Value = field.DatasetId } } };
                 await resolve.ExecuteNonQueryAsync(ct);
             }
-            await using var classify = new NpgsqlCommand(ClassifySql, conn)
+            await using var classify = new NpgsqlCommand(dryRun ? DryRunClassifySql : ClassifySql, conn)
             {
                 Parameters =
                 {
@@ -111,14 +113,38 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     // One statement decides every staged row: unknown item, repeated item (in this file or from an earlier
     // upload), or stored. Window order is file order, so the first row for an item wins.
-    private const string ClassifySql = """
+    private static readonly string ClassifySql = Classify(
+        existing: "field_values v ON v.field_id = $3 AND v.media_id = s.media_id",
+        store: """
+            INSERT INTO field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
+                                      value_text, value_float, value_datetime, value_enums)
+            SELECT $3, media_id, $4, $2, $1, row_index, value_text, value_float, value_datetime, value_enums
+            FROM s
+            WHERE known AND existing_task IS NULL AND occurrence = 1
+            """);
+
+    // A dry run sees the field's stored values and its own would-be values, so every verdict is the real one.
+    private static readonly string DryRunClassifySql = Classify(
+        existing: """
+            (SELECT media_id, task_id, row_index FROM field_values WHERE field_id = $3
+             UNION ALL
+             SELECT media_id, task_id, row_index FROM dry_run_values WHERE task_id = $1) v ON v.media_id = s.media_id
+            """,
+        store: """
+            INSERT INTO dry_run_values (task_id, media_id, workspace_id, row_index)
+            SELECT $1, media_id, $4, row_index
+            FROM s
+            WHERE known AND existing_task IS NULL AND occurrence = 1
+            """);
+
+    private static string Classify(string existing, string store) => $$"""
         WITH s AS (
             SELECT s.*, m.media_id IS NOT NULL AS known,
                    v.task_id AS existing_task, v.row_index AS existing_row,
                    row_number() OVER w AS occurrence, first_value(s.row_index) OVER w AS first_row
             FROM upload_staging s
             LEFT JOIN media_items m ON m.media_id = s.media_id AND m.dataset_id = $2
-            LEFT JOIN field_values v ON v.field_id = $3 AND v.media_id = s.media_id
+            LEFT JOIN {{existing}}
             WINDOW w AS (PARTITION BY s.media_id ORDER BY s.row_index)
         ),
         errors AS (
@@ -147,11 +173,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             RETURNING 1
         ),
         inserted AS (
-            INSERT INTO field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
-                                      value_text, value_float, value_datetime, value_enums)
-            SELECT $3, media_id, $4, $2, $1, row_index, value_text, value_float, value_datetime, value_enums
-            FROM s
-            WHERE known AND existing_task IS NULL AND occurrence = 1
+            {{store}}
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM errors), (SELECT count(*) FROM inserted)

@@ -60,7 +60,8 @@ public static class ValueValidator
         };
     }
 
-    public static RowError? Validate(FieldDefinition field, UploadRow row, out TypedValue value)
+    // maxStringLength is the configured value length limit.
+    public static RowError? Validate(FieldDefinition field, UploadRow row, out TypedValue value, int maxStringLength = MaxStringLength)
     {
         value = default;
         if (row.Kind is RowValueKind.Missing or RowValueKind.Null)
@@ -72,7 +73,7 @@ public static class ValueValidator
         }
         return field.Type switch
         {
-            FieldType.String => ValidateString(row, ref value),
+            FieldType.String => ValidateString(row, ref value, maxStringLength),
             FieldType.Float => ValidateFloat(row, ref value),
             FieldType.Datetime => ValidateDatetime(row, ref value),
             FieldType.Enum when field.IsMulti => ValidateMultiEnum(field, row, ref value),
@@ -82,17 +83,17 @@ public static class ValueValidator
         };
     }
 
-    private static RowError? ValidateString(UploadRow row, ref TypedValue value)
+    private static RowError? ValidateString(UploadRow row, ref TypedValue value, int maxStringLength)
     {
         if (row.Kind != RowValueKind.String)
         {
             return WrongType("string", row);
         }
         var s = row.Text!;
-        if (s.Length > MaxStringLength)
+        if (s.Length > maxStringLength)
         {
             return new RowError(RowErrorCodes.StringTooLong,
-                $"The string has {s.Length:N0} characters; at most {MaxStringLength:N0} are allowed. Shorten it.");
+                $"The string has {s.Length:N0} characters; at most {maxStringLength:N0} are allowed. Shorten it.");
         }
         if (s.Contains('\0'))
         {

@@ -86,13 +86,15 @@ public sealed class JsonElementStream
                     throw Malformed("truncated_file",
                         _shape == JsonStreamShape.Array && !_inArray && BytesConsumed == 0 && _end == _start
                             ? "The file is empty; expected a JSON array of rows like [{\"media_id\": \"...\", \"value\": ...}]."
-                            : "The file ends in the middle of a row; it looks truncated. Upload the complete file.");
+                            : TruncatedMessage);
                 default:
                     await FillAsync(ct);
                     break;
             }
         }
     }
+
+    private const string TruncatedMessage = "The file ends in the middle of a row; it looks truncated. Upload the complete file.";
 
     private enum Step { Element, End, NeedMore }
 
@@ -156,9 +158,30 @@ public sealed class JsonElementStream
             ElementIndex++;
             return Step.Element;
         }
+        catch (JsonException) when (_eof && IsCutOff(data))
+        {
+            throw Malformed("truncated_file", TruncatedMessage);
+        }
         catch (JsonException e)
         {
             throw Translate(e, data);
+        }
+    }
+
+    /// <summary>Whether the bytes at the end of the file are fine as far as they go, so the file was cut off rather than wrong.</summary>
+    private bool IsCutOff(ReadOnlySpan<byte> data)
+    {
+        var reader = new Utf8JsonReader(data, isFinalBlock: false, _state);
+        try
+        {
+            while (reader.Read())
+            {
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

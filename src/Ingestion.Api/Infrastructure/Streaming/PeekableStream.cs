@@ -1,7 +1,7 @@
 namespace Ingestion.Api.Infrastructure.Streaming;
 
 /// <summary>A forward-only stream that can look at its first bytes without consuming them, to tell formats apart.</summary>
-public sealed class PeekableStream(Stream inner) : Stream
+public sealed class PeekableStream(Stream inner) : ForwardReadStream
 {
     private byte[] _peeked = [];
     private int _peekOffset;
@@ -43,19 +43,4 @@ public sealed class PeekableStream(Stream inner) : Stream
         }
         return await inner.ReadAsync(buffer, cancellationToken);
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
