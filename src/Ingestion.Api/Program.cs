@@ -1,6 +1,7 @@
 using Ingestion.Api.Features.Datasets;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Health;
+using Ingestion.Api.Features.Query;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Features.Validation;
 using Ingestion.Api.Features.Workspaces;
@@ -31,6 +32,7 @@ app.MapWorkspacesApi();
 app.MapDatasetsApi();
 app.MapFieldsApi();
 app.MapUploadsApi();
+app.MapMediaSearchApi();
 
 app.Run();
 
