@@ -51,9 +51,8 @@ public static class DatasetExport
         var parameters = new List<NpgsqlParameter>();
         var where = MediaFilter.Where(http.User.WorkspaceId(), datasetId, plan, parameters);
         long total;
-        await using (var count = new NpgsqlCommand($"SELECT count(*) FROM media_items m WHERE {where}", conn))
+        await using (var count = MediaFilter.CountCommand(conn, where, parameters))
         {
-            count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
             total = (long)(await count.ExecuteScalarAsync(ct))!;
         }
 

@@ -1,8 +1,10 @@
 using System.Text;
 using System.Text.Json;
+using Ingestion.Api.Features.Datasets;
 using Ingestion.Api.Features.Fields;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace Ingestion.Api.Features.Query;
 
@@ -108,5 +110,44 @@ public static class MediaFilter
             FilterSql.Append(plan, sql, parameters);
         }
         return sql.ToString();
+    }
+
+    /// <summary>How many items match. The parameters are copied: the same list goes on to the page command.</summary>
+    public static NpgsqlCommand CountCommand(NpgsqlConnection conn, string where, List<NpgsqlParameter> parameters)
+    {
+        var cmd = new NpgsqlCommand($"SELECT count(*) FROM media_items m WHERE {where}", conn);
+        cmd.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
+        return cmd;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="rows"/> matching items after <paramref name="after"/> in media_id order (keyset, never
+    /// OFFSET). Columns: media_id, media_type, file_name, file_path, metadata_items as JSON text (or NULL).
+    /// </summary>
+    public static NpgsqlCommand PageCommand(NpgsqlConnection conn, string where, List<NpgsqlParameter> parameters, Guid? after, int rows,
+        bool includeMetadata)
+    {
+        var page = new StringBuilder(where);
+        if (after is not null)
+        {
+            parameters.Add(new NpgsqlParameter { Value = after.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+            page.Append($" AND m.media_id > ${parameters.Count}");
+        }
+        parameters.Add(new NpgsqlParameter { Value = rows, NpgsqlDbType = NpgsqlDbType.Integer });
+        // The page is chosen in the inner query; metadata is gathered in the outer one, so only for the rows returned.
+        var cmd = new NpgsqlCommand($"""
+            SELECT m.media_id, m.media_type, m.file_name, m.file_path,
+                   {(includeMetadata ? $"coalesce(({DatasetExport.MetadataItemsSql})::text, '[]')" : "NULL")}
+            FROM (
+                SELECT m.media_id, m.media_type, m.file_name, m.file_path
+                FROM media_items m
+                WHERE {page}
+                ORDER BY m.media_id
+                LIMIT ${parameters.Count}
+            ) m
+            ORDER BY m.media_id
+            """, conn);
+        cmd.Parameters.AddRange(parameters.ToArray());
+        return cmd;
     }
 }

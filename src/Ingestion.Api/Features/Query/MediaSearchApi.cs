@@ -1,12 +1,10 @@
 using System.Buffers.Text;
-using System.Text;
 using System.Text.Json;
 using Ingestion.Api.Features.Datasets;
 using Ingestion.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Ingestion.Api.Features.Query;
 
@@ -82,34 +80,11 @@ public static class MediaSearchApi
         long? total = null;
         if (request.IncludeTotal == true)
         {
-            await using var count = new NpgsqlCommand($"SELECT count(*) FROM media_items m WHERE {where}", conn);
-            count.Parameters.AddRange(parameters.Select(p => p.Clone()).ToArray());
+            await using var count = MediaFilter.CountCommand(conn, where, parameters);
             total = (long)(await count.ExecuteScalarAsync(ct))!;
         }
-
-        var page = new StringBuilder(where);
-        if (after is not null)
-        {
-            parameters.Add(new NpgsqlParameter { Value = after.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-            page.Append($" AND m.media_id > ${parameters.Count}");
-        }
         // One row past the page says whether there is a next one.
-        parameters.Add(new NpgsqlParameter { Value = limit + 1, NpgsqlDbType = NpgsqlDbType.Integer });
-        var includeMetadata = request.IncludeMetadata ?? true;
-        // The page is chosen in the inner query; metadata is gathered in the outer one, so only for the rows returned.
-        await using var cmd = new NpgsqlCommand($"""
-            SELECT m.media_id, m.media_type, m.file_name, m.file_path,
-                   {(includeMetadata ? $"coalesce(({DatasetExport.MetadataItemsSql})::text, '[]')" : "NULL")}
-            FROM (
-                SELECT m.media_id, m.media_type, m.file_name, m.file_path
-                FROM media_items m
-                WHERE {page}
-                ORDER BY m.media_id
-                LIMIT ${parameters.Count}
-            ) m
-            ORDER BY m.media_id
-            """, conn);
-        cmd.Parameters.AddRange(parameters.ToArray());
+        await using var cmd = MediaFilter.PageCommand(conn, where, parameters, after, limit + 1, request.IncludeMetadata ?? true);
         var items = new List<SearchMediaItem>(Math.Min(limit, 128));
         string? next = null;
         await using var r = await cmd.ExecuteReaderAsync(ct);
