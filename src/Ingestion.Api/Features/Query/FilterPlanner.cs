@@ -158,7 +158,7 @@ public static partial class FilterPlanner
                 {
                     var near = Spelling.Closest(literal.Text, field.EnumOptions);
                     throw new FilterException(
-                        $"\"{literal.Text}\" is not an option of enum field '{field.Name}'{(near is null ? "" : $"; did you mean \"{near}\"?")}. Options: {string.Join(", ", field.EnumOptions.Take(30).Select(o => $"\"{o}\""))}{(field.EnumOptions.Count > 30 ? ", …" : "")}.",
+                        $"\"{literal.Text}\" is not an option of enum field '{field.Name}'{(near is null ? "." : $"; did you mean \"{near}\"?")} Options: {string.Join(", ", field.EnumOptions.Take(30).Select(o => $"\"{o}\""))}{(field.EnumOptions.Count > 30 ? ", …" : "")}.",
                         literal.Where);
                 }
                 return literal.Text;

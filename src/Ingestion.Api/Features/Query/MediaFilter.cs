@@ -46,14 +46,14 @@ public static class MediaFilter
 
     /// <summary>
     /// Parses and checks the filter, given as query text or as a JSON tree (at most one of them). No filter at
-    /// all is a null plan: every item matches. A filter that does not fit the schema is a 400 that points at the spot.
+    /// all, or blank query text, is a null plan: every item matches. A filter that does not fit the schema is a 400 that points at the spot.
     /// </summary>
     public static bool TryPlan(string? query, JsonElement? filter, QueryableDataset dataset, out FilterPlan? plan, out ProblemHttpResult? problem)
     {
         plan = null;
         problem = null;
         var hasFilter = filter is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) };
-        if (query is not null && hasFilter)
+        if (!string.IsNullOrWhiteSpace(query) && hasFilter)
         {
             problem = TypedResults.Problem(statusCode: 400, title: "The query is invalid",
                 detail: "The request has both \"query\" and \"filter\". Send the filter one way: as query text, or as a JSON tree.");
@@ -61,7 +61,10 @@ public static class MediaFilter
         }
         try
         {
-            var syntax = hasFilter ? FilterJsonParser.Parse(filter!.Value) : query is null ? null : QueryTextParser.Parse(query);
+            // A blank query (an empty search box) filters nothing, like no query at all.
+            var syntax = hasFilter ? FilterJsonParser.Parse(filter!.Value)
+                : string.IsNullOrWhiteSpace(query) ? null
+                : QueryTextParser.Parse(query);
             plan = syntax is null ? null : FilterPlanner.Plan(syntax, dataset.Fields);
             return true;
         }

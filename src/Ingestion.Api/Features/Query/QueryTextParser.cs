@@ -36,10 +36,6 @@ public sealed class QueryTextParser
             throw new FilterException($"The query has {text.Length:N0} characters; at most {MaxLength:N0} are allowed. Split it, or send the filter as a JSON tree.", SourceRef.Text(MaxLength));
         }
         var parser = new QueryTextParser(Tokenize(text));
-        if (parser.Peek.Kind == TokenKind.End)
-        {
-            throw new FilterException("The query is empty. Write a condition such as temperature > 20, or leave the query out to list every item.", SourceRef.Text(0));
-        }
         var filter = parser.ParseOr();
         if (parser.Peek.Kind != TokenKind.End)
         {

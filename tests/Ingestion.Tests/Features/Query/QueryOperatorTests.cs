@@ -115,6 +115,17 @@ public sealed class QueryOperatorTests(SharedApp shared)
         all.ShouldBe(catalog.Ids.Order().ToList());
     }
 
+    [Fact]
+    public async Task A_blank_q_lists_every_item_like_no_q()
+    {
+        var catalog = await Catalog.GetAsync(shared);
+
+        var page = await ApiClient.ReadAsync<System.Text.Json.Nodes.JsonObject>(
+            await catalog.Api.Http.GetAsync($"/api/v1/datasets/{catalog.DatasetId}/media?q=%20&include_metadata=false"), System.Net.HttpStatusCode.OK);
+
+        page["media_items"]!.AsArray().Select(i => i!["media_id"]!.GetValue<Guid>()).ShouldBe(catalog.Ids.Order());
+    }
+
     private async Task ShouldMatchAsync(string query, string expected)
     {
         var catalog = await Catalog.GetAsync(shared);
