@@ -27,7 +27,7 @@ public static class FilterSql
                 Join(a.Operands, " AND ", sql, parameters);
                 break;
             case OrPlan o:
-                Join(o.Operands, " OR ", sql, parameters);
+                Or(o.Operands, sql, parameters);
                 break;
             case NotPlan { Operand: PredicatePlan p }:
                 Predicate(p, negate: true, sql, parameters);
@@ -59,19 +59,55 @@ public static class FilterSql
         sql.Append(')');
     }
 
+    /// <summary>
+    /// An OR's plain predicates (not MISSING) go into ONE EXISTS whose rows may come from any of their fields:
+    /// EXISTS(A) OR EXISTS(B) is EXISTS(A ∪ B) over the same table. An OR of EXISTS cannot become a join and
+    /// runs as hashed subplans that compute every branch in full before the first row; a single EXISTS can
+    /// be pulled up into a semi-join, which the planner can drive from the indexes (few matches) or walk in
+    /// media_id order and stop at the page (many matches). The other operands stay as they are.
+    /// </summary>
+    private static void Or(IReadOnlyList<FilterPlan> operands, StringBuilder sql, List<NpgsqlParameter> parameters)
+    {
+        var merged = operands.OfType<PredicatePlan>().Where(p => p.Op != FilterOp.Missing).ToList();
+        if (merged.Count < 2)
+        {
+            Join(operands, " OR ", sql, parameters);
+            return;
+        }
+        sql.Append("(EXISTS (SELECT 1 FROM field_values v WHERE v.media_id = m.media_id AND (");
+        for (var i = 0; i < merged.Count; i++)
+        {
+            sql.Append(i > 0 ? " OR (" : "(");
+            FieldCondition(merged[i], sql, parameters);
+            sql.Append(')');
+        }
+        sql.Append("))");
+        foreach (var rest in operands.Except(merged))
+        {
+            sql.Append(" OR ");
+            Append(rest, sql, parameters);
+        }
+        sql.Append(')');
+    }
+
     private static void Predicate(PredicatePlan p, bool negate, StringBuilder sql, List<NpgsqlParameter> parameters)
     {
         // MISSING is NOT EXISTS of the value row, so NOT MISSING is EXISTS.
         negate ^= p.Op == FilterOp.Missing;
-        sql.Append(negate ? "NOT EXISTS (" : "EXISTS (");
-        sql.Append("SELECT 1 FROM field_values v WHERE v.field_id = ").Append(Bind(parameters, p.Field.FieldId, NpgsqlDbType.Uuid))
-            .Append(" AND v.media_id = m.media_id");
+        sql.Append(negate ? "NOT EXISTS (" : "EXISTS (").Append("SELECT 1 FROM field_values v WHERE v.media_id = m.media_id AND ");
+        FieldCondition(p, sql, parameters);
+        sql.Append(')');
+    }
+
+    /// <summary>The row of <paramref name="p"/>'s field, with a value satisfying it (any value for EXISTS and MISSING).</summary>
+    private static void FieldCondition(PredicatePlan p, StringBuilder sql, List<NpgsqlParameter> parameters)
+    {
+        sql.Append("v.field_id = ").Append(Bind(parameters, p.Field.FieldId, NpgsqlDbType.Uuid));
         if (p.Op is not (FilterOp.Exists or FilterOp.Missing))
         {
             sql.Append(" AND ");
             Condition(p, sql, parameters);
         }
-        sql.Append(')');
     }
 
     private static void Condition(PredicatePlan p, StringBuilder sql, List<NpgsqlParameter> parameters)
