@@ -3,6 +3,7 @@ using Ingestion.Api.Features.Errors;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Health;
 using Ingestion.Api.Features.Schemas;
+using Ingestion.Api.Features.Query;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Features.Validation;
 using Ingestion.Api.Features.Workspaces;
@@ -39,6 +40,7 @@ app.MapFieldsApi();
 app.MapUploadsApi();
 app.MapErrorsApi();
 app.MapSchemasApi();
+app.MapMediaSearchApi();
 
 app.Run();
 

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Text.Json;
+using Ingestion.Api.Features.Query;
 using Ingestion.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -24,25 +25,37 @@ public static class DatasetExport
         END
         """;
 
+    /// <summary>The custom metadata of media item <c>m</c> as Visual Layer's metadata_items array (NULL when it has none).</summary>
+    public const string MetadataItemsSql = $"""
+        SELECT jsonb_agg(jsonb_build_object(
+                   'type', 'custom_metadata',
+                   'properties', jsonb_build_object('field_name', f.field_name, 'field_type', f.field_type, 'value', {ValueJsonSql}))
+               ORDER BY f.field_name)
+        FROM field_values v JOIN fields f ON f.field_id = v.field_id
+        WHERE v.media_id = m.media_id
+        """;
+
+    /// <summary>Exports the whole dataset, or with <c>q</c> (the search query language) only the matching items.</summary>
     public static async Task<IResult> ExportAsync(
-        [FromRoute(Name = "dataset_id")] Guid datasetId, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+        [FromRoute(Name = "dataset_id")] Guid datasetId, [FromQuery(Name = "q")] string? q, HttpContext http, NpgsqlDataSource db,
+        CancellationToken ct)
     {
-        var workspaceId = http.User.WorkspaceId();
         await using var conn = await db.OpenConnectionAsync(ct);
-        string name;
-        long total;
-        await using (var head = new NpgsqlCommand("""
-            SELECT d.name, (SELECT count(*) FROM media_items m WHERE m.dataset_id = d.dataset_id)
-            FROM datasets d WHERE d.workspace_id = $1 AND d.dataset_id = $2
-            """, conn) { Parameters = { new() { Value = workspaceId }, new() { Value = datasetId } } })
-        await using (var r = await head.ExecuteReaderAsync(ct))
+        var dataset = await MediaFilter.LoadDatasetAsync(conn, http.User.WorkspaceId(), datasetId, ct);
+        if (dataset is null)
         {
-            if (!await r.ReadAsync(ct))
-            {
-                return DatasetsApi.NotFound(datasetId);
-            }
-            name = r.GetString(0);
-            total = r.GetInt64(1);
+            return DatasetsApi.NotFound(datasetId);
+        }
+        if (!MediaFilter.TryPlan(q, null, dataset, out var plan, out var problem))
+        {
+            return problem!;
+        }
+        var parameters = new List<NpgsqlParameter>();
+        var where = MediaFilter.Where(http.User.WorkspaceId(), datasetId, plan, parameters);
+        long total;
+        await using (var count = MediaFilter.CountCommand(conn, where, parameters))
+        {
+            total = (long)(await count.ExecuteScalarAsync(ct))!;
         }
 
         http.Response.ContentType = "application/json";
@@ -50,7 +63,7 @@ public static class DatasetExport
         json.WriteStartObject();
         json.WriteStartObject("info");
         json.WriteString("dataset_id", datasetId);
-        json.WriteString("dataset_name", name);
+        json.WriteString("dataset_name", dataset.Name);
         json.WriteString("export_time", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"));
         json.WriteString("schema_version", "1.0");
         json.WriteNumber("total_media_items", total);
@@ -58,17 +71,12 @@ public static class DatasetExport
         json.WriteStartArray("media_items");
 
         await using var cmd = new NpgsqlCommand($"""
-            SELECT m.media_id, m.media_type, m.file_name, m.file_path,
-                   (SELECT jsonb_agg(jsonb_build_object(
-                               'type', 'custom_metadata',
-                               'properties', jsonb_build_object('field_name', f.field_name, 'field_type', f.field_type, 'value', {ValueJsonSql}))
-                           ORDER BY f.field_name)
-                    FROM field_values v JOIN fields f ON f.field_id = v.field_id
-                    WHERE v.media_id = m.media_id)::text
+            SELECT m.media_id, m.media_type, m.file_name, m.file_path, ({MetadataItemsSql})::text
             FROM media_items m
-            WHERE m.workspace_id = $1 AND m.dataset_id = $2
+            WHERE {where}
             ORDER BY m.media_id
-            """, conn) { Parameters = { new() { Value = workspaceId }, new() { Value = datasetId } } };
+            """, conn);
+        cmd.Parameters.AddRange(parameters.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct);
         var n = 0;
         while (await reader.ReadAsync(ct))
