@@ -143,12 +143,12 @@ public static class IngestBenchmark
         {
             for (long i = 0; i < rows; i++)
             {
-                await w.StartRowAsync();
-                await w.WriteAsync(BenchFiles.MediaId(i), NpgsqlDbType.Uuid);
-                await w.WriteAsync(workspaceId, NpgsqlDbType.Uuid);
-                await w.WriteAsync(datasetId, NpgsqlDbType.Uuid);
-                await w.WriteAsync($"img-{i:D8}.jpg", NpgsqlDbType.Text);
-                await w.WriteAsync("image", NpgsqlDbType.Text);
+                w.StartRow();
+                w.Write(BenchFiles.MediaId(i), NpgsqlDbType.Uuid);
+                w.Write(workspaceId, NpgsqlDbType.Uuid);
+                w.Write(datasetId, NpgsqlDbType.Uuid);
+                w.Write($"img-{i:D8}.jpg", NpgsqlDbType.Text);
+                w.Write("image", NpgsqlDbType.Text);
             }
             await w.CompleteAsync();
         }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Threading.Channels;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Infrastructure.Jobs;
@@ -58,38 +60,101 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             """, ct, taskId);
         await ExecuteAsync(conn, ValueBatch.CreateStagingSql, ct);
 
-        var started = DateTime.UtcNow;
-        await using var file = new UploadChunkStream(conn, taskId);
+        var started = Stopwatch.GetTimestamp();
+        var timings = new IngestTimings();
+        // The file is read on a connection of its own, so reading the next batch overlaps with the database work
+        // on this one, which holds the task's lock and the staging table.
+        await using var readConnection = await dataSource.OpenConnectionAsync(ct);
+        await using var file = new UploadChunkStream(readConnection, taskId);
         var reader = UploadFormats.CreateReader(task.Format, file);
-        var batch = new ValueBatch(task.Field, taskId, task.WorkspaceId);
-        var row = new UploadRow();
-        var batchRows = Math.Max(1, options.Value.BatchRows);
-        long rowsRead = 0;
-        MalformedFileException? broken = null;
+
+        // Two stages joined by a channel of one batch: while the database copies, classifies and commits batch n,
+        // batch n+1 is parsed and validated. Batches still commit one by one in file order, each with its own
+        // checkpoint in its own transaction, so a crash resumes exactly as before. Three batches circulate (one
+        // filling, one waiting, one flushing) and are reused, so memory does not grow with the file.
+        var full = Channel.CreateBounded<ValueBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var empty = Channel.CreateUnbounded<ValueBatch>();
+        for (var i = 0; i < 3; i++)
+        {
+            empty.Writer.TryWrite(new ValueBatch(task.Field, taskId, task.WorkspaceId));
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reading = Task.Run(() => ReadBatchesAsync(reader, task.RowsProcessed, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
         try
         {
-            while (await reader.ReadAsync(row, ct))
+            var waited = Stopwatch.GetTimestamp();
+            await foreach (var batch in full.Reader.ReadAllAsync(ct))
             {
-                rowsRead++;
-                if (row.RowIndex < task.RowsProcessed)
-                {
-                    continue; // committed before a crash or restart
-                }
-                batch.Add(row);
-                if (batch.Count >= batchRows)
-                {
-                    await batch.FlushAsync(conn, rowsRead, reader.BytesConsumed, ct);
-                }
+                timings.DatabaseWaiting += Stopwatch.GetElapsedTime(waited);
+                await batch.FlushAsync(conn, timings, ct);
+                batch.Clear();
+                empty.Writer.TryWrite(batch);
+                waited = Stopwatch.GetTimestamp();
             }
         }
-        catch (MalformedFileException e)
+        catch
         {
-            broken = e;
+            await stop.CancelAsync();
+            await Task.WhenAny(reading); // let it end before its connection is disposed; its own error is secondary
+            throw;
         }
-        await batch.FlushAsync(conn, rowsRead, reader.BytesConsumed, ct);
+        var (rowsRead, broken) = await reading;
         await FinishAsync(conn, task, rowsRead, broken, ct);
         logger.LogInformation("Task {TaskId}: {Rows} rows in {Seconds:F2}s{Broken}", taskId, rowsRead,
-            (DateTime.UtcNow - started).TotalSeconds, broken is null ? "" : $"; file broken: {broken.Message}");
+            Stopwatch.GetElapsedTime(started).TotalSeconds, broken is null ? "" : $"; file broken: {broken.Message}");
+        logger.LogDebug("Task {TaskId} phases: {Timings}", taskId, timings);
+    }
+
+    /// <summary>
+    /// The reading stage: parses and validates rows into batches and hands each over sealed with its checkpoint.
+    /// The last batch (possibly empty) always goes out, so the checkpoint reaches the end of what could be read.
+    /// </summary>
+    private async Task<(long RowsRead, MalformedFileException? Broken)> ReadBatchesAsync(IUploadRowReader reader, long rowsProcessed,
+        ChannelReader<ValueBatch> empty, ChannelWriter<ValueBatch> full, IngestTimings timings, CancellationToken ct)
+    {
+        try
+        {
+            var batchRows = Math.Max(1, options.Value.BatchRows);
+            var row = new UploadRow();
+            long rowsRead = 0;
+            MalformedFileException? broken = null;
+            var clock = Stopwatch.GetTimestamp();
+            var batch = await empty.ReadAsync(ct);
+            try
+            {
+                while (await reader.ReadAsync(row, ct))
+                {
+                    rowsRead++;
+                    if (row.RowIndex < rowsProcessed)
+                    {
+                        continue; // committed before a crash or restart
+                    }
+                    batch.Add(row);
+                    if (batch.Count >= batchRows)
+                    {
+                        batch.Seal(rowsRead, reader.BytesConsumed);
+                        timings.Read += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
+                        await full.WriteAsync(batch, ct);
+                        batch = await empty.ReadAsync(ct);
+                        timings.ReadWaiting += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
+                    }
+                }
+            }
+            catch (MalformedFileException e)
+            {
+                broken = e;
+            }
+            batch.Seal(rowsRead, reader.BytesConsumed);
+            timings.Read += Stopwatch.GetElapsedTime(clock);
+            await full.WriteAsync(batch, ct);
+            full.Complete();
+            return (rowsRead, broken);
+        }
+        catch (Exception e)
+        {
+            full.TryComplete(e);
+            throw;
+        }
     }
 
     private static async Task FinishAsync(NpgsqlConnection conn, LoadedTask task, long rowsRead, MalformedFileException? broken, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ingestion.Api.Features.Fields;
 using Npgsql;
 using NpgsqlTypes;
@@ -21,6 +22,11 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     public int Count => _staged.Count + _errors.Count;
 
+    /// <summary>The checkpoint this batch commits: every row before it is done once the batch is.</summary>
+    public long RowsProcessed { get; private set; }
+
+    public long BytesProcessed { get; private set; }
+
     public void Add(UploadRow row)
     {
         TypedValue value = default;
@@ -36,14 +42,31 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         _staged.Add(new StagedValue(row.RowIndex, row.Line, byName ? null : row.MediaId, byName ? row.FileName : null, value));
     }
 
-    /// <summary>Commits the batch with the checkpoint "every row before <paramref name="rowsProcessed"/> is done".</summary>
-    public async Task FlushAsync(NpgsqlConnection conn, long rowsProcessed, long bytesProcessed, CancellationToken ct)
+    /// <summary>Closes the batch at the checkpoint "every row before <paramref name="rowsProcessed"/> is done".</summary>
+    public void Seal(long rowsProcessed, long bytesProcessed)
     {
+        RowsProcessed = rowsProcessed;
+        BytesProcessed = bytesProcessed;
+    }
+
+    /// <summary>Empties a flushed batch so the runner can fill it again: batches are reused, so memory stays flat.</summary>
+    public void Clear()
+    {
+        _staged.Clear();
+        _errors.Clear();
+        _hasFileNames = false;
+    }
+
+    /// <summary>Commits the rows, their errors and the batch's checkpoint in one transaction.</summary>
+    public async Task FlushAsync(NpgsqlConnection conn, IngestTimings timings, CancellationToken ct)
+    {
+        var clock = Stopwatch.GetTimestamp();
         await using var tx = await conn.BeginTransactionAsync(ct);
         long errors = _errors.Count, inserted = 0;
         if (_staged.Count > 0)
         {
             await CopyStagedAsync(conn, ct);
+            timings.Copy += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
             if (_hasFileNames)
             {
                 await using var resolve = new NpgsqlCommand("""
@@ -67,6 +90,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                 errors += reader.GetInt64(0);
                 inserted = reader.GetInt64(1);
             }
+            timings.Classify += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
         }
         if (_errors.Count > 0)
         {
@@ -81,7 +105,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         {
             Parameters =
             {
-                new() { Value = taskId }, new() { Value = rowsProcessed }, new() { Value = bytesProcessed },
+                new() { Value = taskId }, new() { Value = RowsProcessed }, new() { Value = BytesProcessed },
                 new() { Value = inserted }, new() { Value = errors },
             },
         })
@@ -89,9 +113,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             await checkpoint.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
-        _staged.Clear();
-        _errors.Clear();
-        _hasFileNames = false;
+        timings.Commit += Stopwatch.GetElapsedTime(clock);
     }
 
     public const string CreateStagingSql = """
@@ -109,15 +131,26 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     // One statement decides every staged row: unknown item, repeated item (in this file or from an earlier
     // upload), or stored. Window order is file order, so the first row for an item wins.
+    // Stored values are not looked up beforehand: the insert's own unique check on the primary key finds them
+    // (ON CONFLICT DO NOTHING), so a row costs one probe of field_values rather than two, and only the rows the
+    // insert refused (few) are looked up to explain why. Every CTE sees the snapshot from before the insert, so
+    // that lookup finds the value that was already there, never the one this statement stores.
     private const string ClassifySql = """
         WITH s AS (
             SELECT s.*, m.media_id IS NOT NULL AS known,
-                   v.task_id AS existing_task, v.row_index AS existing_row,
                    row_number() OVER w AS occurrence, first_value(s.row_index) OVER w AS first_row
             FROM upload_staging s
             LEFT JOIN media_items m ON m.media_id = s.media_id AND m.dataset_id = $2
-            LEFT JOIN field_values v ON v.field_id = $3 AND v.media_id = s.media_id
             WINDOW w AS (PARTITION BY s.media_id ORDER BY s.row_index)
+        ),
+        inserted AS (
+            INSERT INTO field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
+                                      value_text, value_float, value_datetime, value_enums)
+            SELECT $3, media_id, $4, $2, $1, row_index, value_text, value_float, value_datetime, value_enums
+            FROM s
+            WHERE known AND occurrence = 1
+            ON CONFLICT (field_id, media_id) DO NOTHING
+            RETURNING media_id
         ),
         errors AS (
             INSERT INTO row_errors (task_id, row_index, workspace_id, media_id, error_code, reason, value, line)
@@ -140,16 +173,14 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                                  to_char(value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                                  array_to_json(value_enums)::text), 200),
                    line
-            FROM s
-            WHERE NOT known OR existing_task IS NOT NULL OR occurrence > 1
-            RETURNING 1
-        ),
-        inserted AS (
-            INSERT INTO field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
-                                      value_text, value_float, value_datetime, value_enums)
-            SELECT $3, media_id, $4, $2, $1, row_index, value_text, value_float, value_datetime, value_enums
-            FROM s
-            WHERE known AND existing_task IS NULL AND occurrence = 1
+            FROM (SELECT * FROM s WHERE NOT known OR occurrence > 1 OR media_id NOT IN (SELECT media_id FROM inserted)) refused
+            -- LATERAL ... LIMIT 1: a key probe per refused row, never a scan of the field's values.
+            LEFT JOIN LATERAL (
+                SELECT v.task_id AS existing_task, v.row_index AS existing_row
+                FROM field_values v
+                WHERE refused.known AND v.media_id = refused.media_id AND v.field_id = $3
+                LIMIT 1
+            ) v ON true
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM errors), (SELECT count(*) FROM inserted)
