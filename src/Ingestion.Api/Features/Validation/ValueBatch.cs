@@ -131,17 +131,21 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     // One statement decides every staged row: unknown item, repeated item (in this file or from an earlier
     // upload), or stored. Window order is file order, so the first row for an item wins.
+    // The batch is sorted by item before anything is looked up, so the media probes and the inserts walk the
+    // primary keys (media_id first) in order instead of at random.
     // Stored values are not looked up beforehand: the insert's own unique check on the primary key finds them
     // (ON CONFLICT DO NOTHING), so a row costs one probe of field_values rather than two, and only the rows the
     // insert refused (few) are looked up to explain why. Every CTE sees the snapshot from before the insert, so
     // that lookup finds the value that was already there, never the one this statement stores.
     private const string ClassifySql = """
         WITH s AS (
-            SELECT s.*, m.media_id IS NOT NULL AS known,
-                   row_number() OVER w AS occurrence, first_value(s.row_index) OVER w AS first_row
-            FROM upload_staging s
+            SELECT s.*, m.media_id IS NOT NULL AS known
+            FROM (
+                SELECT s.*, row_number() OVER w AS occurrence, first_value(s.row_index) OVER w AS first_row
+                FROM upload_staging s
+                WINDOW w AS (PARTITION BY s.media_id ORDER BY s.row_index)
+            ) s
             LEFT JOIN media_items m ON m.media_id = s.media_id AND m.dataset_id = $2
-            WINDOW w AS (PARTITION BY s.media_id ORDER BY s.row_index)
         ),
         inserted AS (
             INSERT INTO field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
