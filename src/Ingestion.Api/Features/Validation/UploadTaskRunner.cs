@@ -78,15 +78,18 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             empty.Writer.TryWrite(new ValueBatch(task.Field, taskId, task.WorkspaceId));
         }
+        var pace = new BatchPace(Math.Max(1, options.Value.BatchRows));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reading = Task.Run(() => ReadBatchesAsync(reader, task.RowsProcessed, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
+        var reading = Task.Run(() => ReadBatchesAsync(reader, task.RowsProcessed, pace, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
         try
         {
             var waited = Stopwatch.GetTimestamp();
             await foreach (var batch in full.Reader.ReadAllAsync(ct))
             {
-                timings.DatabaseWaiting += Stopwatch.GetElapsedTime(waited);
+                var flushing = Stopwatch.GetTimestamp();
+                timings.DatabaseWaiting += Stopwatch.GetElapsedTime(waited, flushing);
                 await batch.FlushAsync(conn, timings, ct);
+                pace.Observe(batch.Count, Stopwatch.GetElapsedTime(flushing));
                 batch.Clear();
                 empty.Writer.TryWrite(batch);
                 waited = Stopwatch.GetTimestamp();
@@ -109,12 +112,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     /// The reading stage: parses and validates rows into batches and hands each over sealed with its checkpoint.
     /// The last batch (possibly empty) always goes out, so the checkpoint reaches the end of what could be read.
     /// </summary>
-    private async Task<(long RowsRead, MalformedFileException? Broken)> ReadBatchesAsync(IUploadRowReader reader, long rowsProcessed,
-        ChannelReader<ValueBatch> empty, ChannelWriter<ValueBatch> full, IngestTimings timings, CancellationToken ct)
+    private static async Task<(long RowsRead, MalformedFileException? Broken)> ReadBatchesAsync(IUploadRowReader reader, long rowsProcessed,
+        BatchPace pace, ChannelReader<ValueBatch> empty, ChannelWriter<ValueBatch> full, IngestTimings timings, CancellationToken ct)
     {
         try
         {
-            var batchRows = Math.Max(1, options.Value.BatchRows);
             var row = new UploadRow();
             long rowsRead = 0;
             MalformedFileException? broken = null;
@@ -130,7 +132,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                         continue; // committed before a crash or restart
                     }
                     batch.Add(row);
-                    if (batch.Count >= batchRows)
+                    if (batch.Count >= pace.Rows)
                     {
                         batch.Seal(rowsRead, reader.BytesConsumed);
                         timings.Read += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
@@ -154,6 +156,31 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             full.TryComplete(e);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// How many rows the next batch takes: Ingestion:Ingest:BatchRows at most, and no more than the database stage
+    /// has lately committed in half a second. A batch is a checkpoint and a progress step, so on a busy server
+    /// batches shrink and progress still moves at least once a second; on an idle one they stay large and cheap.
+    /// </summary>
+    private sealed class BatchPace(int maxRows)
+    {
+        private const int MinRows = 1_000;
+        private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(500);
+        private readonly int _maxRows = maxRows;
+        private int _rows = maxRows;
+
+        public int Rows => Volatile.Read(ref _rows);
+
+        public void Observe(int rows, TimeSpan took)
+        {
+            if (rows < MinRows || took <= TimeSpan.Zero)
+            {
+                return; // the last, short batch says nothing about the pace
+            }
+            var fitting = rows * (Step / took);
+            Volatile.Write(ref _rows, (int)Math.Clamp(fitting, Math.Min(MinRows, _maxRows), _maxRows));
         }
     }
 

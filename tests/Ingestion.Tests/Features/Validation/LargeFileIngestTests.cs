@@ -12,7 +12,7 @@ namespace Ingestion.Tests.Features.Validation;
 public sealed class LargeFileIngestTests(SharedApp shared)
 {
     private const int Rows = 200_000;
-    private const int BatchRows = 20_000; // the default Ingestion:Ingest:BatchRows
+    private const int BatchRows = 20_000; // the default Ingestion:Ingest:BatchRows, the most a batch takes
 
     [Fact]
     public async Task A_200k_row_file_with_5_percent_invalid_rows_of_mixed_kinds_stores_every_valid_row_and_reports_every_invalid_one()
@@ -27,7 +27,8 @@ public sealed class LargeFileIngestTests(SharedApp shared)
         var previousStored = false;
         for (var i = 0; i < Rows; i++)
         {
-            // The first row of a batch repeats the last (valid) row of the batch before: a duplicate across a checkpoint.
+            // Every 20,000th row repeats the (valid) row before it: with batches of up to 20,000 rows (fewer when the
+            // database is slow) such repeats fall across checkpoints as well as inside batches.
             var kind = i % BatchRows == BatchRows - 1 ? null
                 : i % BatchRows == 0 && i > 0 ? "duplicate_media_id"
                 : random.Double() < 0.05 ? PickKind(random) : null;
