@@ -66,7 +66,8 @@ public static class IngestBenchmark
             await using var service = await ServiceProcess.StartAsync(pg.ConnectionString, Token, Path.Combine(root, "service.log"));
             var (idle, _) = service.Memory();
             Console.WriteLine($"service pid {service.Pid} at {service.BaseAddress}, idle RSS {Mb(idle)}");
-            await using var db = NpgsqlDataSource.Create(pg.ConnectionString);
+            // No command timeout: setting up ten million items is one long COPY.
+            await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(pg.ConnectionString) { CommandTimeout = 0 }.ConnectionString);
             using var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromHours(2) };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
 
@@ -138,6 +139,15 @@ public static class IngestBenchmark
         await using var conn = await db.OpenConnectionAsync();
         await using var ws = new NpgsqlCommand("SELECT workspace_id FROM datasets WHERE dataset_id = $1", conn) { Parameters = { new() { Value = datasetId } } };
         var workspaceId = (Guid)(await ws.ExecuteScalarAsync())!;
+        // Setup, not measured: the keys of media_items are built once after the copy (as 0001_core.sql declares
+        // them) instead of row by row, which for ten million items saves minutes.
+        await using (var drop = new NpgsqlCommand("""
+            ALTER TABLE media_items DROP CONSTRAINT media_items_pkey, DROP CONSTRAINT media_items_file_name_unique;
+            DROP INDEX media_items_dataset_order;
+            """, conn))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
         await using (var w = await conn.BeginBinaryImportAsync(
             "COPY media_items (media_id, workspace_id, dataset_id, file_name, media_type) FROM STDIN (FORMAT BINARY)"))
         {
@@ -152,8 +162,13 @@ public static class IngestBenchmark
             }
             await w.CompleteAsync();
         }
-        await using var analyze = new NpgsqlCommand("ANALYZE media_items", conn);
-        await analyze.ExecuteNonQueryAsync();
+        await using var keys = new NpgsqlCommand("""
+            ALTER TABLE media_items ADD CONSTRAINT media_items_pkey PRIMARY KEY (media_id),
+                ADD CONSTRAINT media_items_file_name_unique UNIQUE (dataset_id, file_name);
+            CREATE INDEX media_items_dataset_order ON media_items (dataset_id, media_id);
+            ANALYZE media_items;
+            """, conn);
+        await keys.ExecuteNonQueryAsync();
     }
 
     /// <summary>The partial per-type indexes the query feature adds to field_values (its migration 0005), so ingestion is also measured paying for them.</summary>
