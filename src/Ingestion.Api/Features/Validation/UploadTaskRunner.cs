@@ -161,13 +161,13 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
 
     /// <summary>
     /// How many rows the next batch takes: Ingestion:Ingest:BatchRows at most, and no more than the database stage
-    /// has lately committed in half a second. A batch is a checkpoint and a progress step, so on a busy server
+    /// has lately committed in a quarter of a second. A batch is a checkpoint and a progress step, so on a busy server
     /// batches shrink and progress still moves at least once a second; on an idle one they stay large and cheap.
     /// </summary>
     private sealed class BatchPace(int maxRows)
     {
         private const int MinRows = 1_000;
-        private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(500);
+        private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(250);
         private readonly int _maxRows = maxRows;
         private int _rows = maxRows;
 
