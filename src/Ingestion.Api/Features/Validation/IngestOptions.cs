@@ -4,6 +4,6 @@ public sealed class IngestOptions
 {
     public const string Section = "Ingestion:Ingest";
 
-    /// <summary>Rows per checkpoint. Each checkpoint is one transaction and one progress update.</summary>
+    /// <summary>The most rows per checkpoint (fewer when the database is slow). Each checkpoint is one transaction and one progress update.</summary>
     public int BatchRows { get; set; } = 20_000;
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Threading.Channels;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Infrastructure.Database;
@@ -77,47 +79,137 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             """, ct, taskId);
         await ExecuteAsync(conn, ValueBatch.CreateStagingSql, ct);
 
-        var started = DateTime.UtcNow;
+        var started = Stopwatch.GetTimestamp();
         var limits = limitOptions.Value;
-        await using var file = new UploadChunkStream(conn, taskId);
+        var timings = new IngestTimings();
+        // The file is read on a connection of its own, so reading the next batch overlaps with the database work
+        // on this one, which holds the task's lock and the staging table.
+        await using var readConnection = await dataSource.OpenConnectionAsync(ct);
+        await using var file = new UploadChunkStream(readConnection, taskId);
         using var reader = UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
-        var batch = new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun);
-        var row = new UploadRow();
-        var batchRows = Math.Max(1, options.Value.BatchRows);
-        long rowsRead = 0;
-        MalformedFileException? broken = null;
+
+        // Two stages joined by a channel of one batch: while the database copies, classifies and commits batch n,
+        // batch n+1 is parsed and validated. Batches still commit one by one in file order, each with its own
+        // checkpoint in its own transaction, so a crash resumes exactly as before. Three batches circulate (one
+        // filling, one waiting, one flushing) and are reused, so memory does not grow with the file.
+        var full = Channel.CreateBounded<ValueBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        var empty = Channel.CreateUnbounded<ValueBatch>();
+        for (var i = 0; i < 3; i++)
+        {
+            empty.Writer.TryWrite(new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun));
+        }
+        var pace = new BatchPace(Math.Max(1, options.Value.BatchRows));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reading = Task.Run(() => ReadBatchesAsync(reader, task.RowsProcessed, limits.MaxRows, pace, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
         try
         {
-            while (await reader.ReadAsync(row, ct))
+            var waited = Stopwatch.GetTimestamp();
+            await foreach (var batch in full.Reader.ReadAllAsync(ct))
             {
-                if (rowsRead == limits.MaxRows)
-                {
-                    broken = new MalformedFileException(RowErrorCodes.TooManyRows,
-                        $"The file has more than {limits.MaxRows:N0} rows, the most one upload may hold. The first {limits.MaxRows:N0} rows " +
-                        "were processed; this row and the ones after it were not. Send them in another task.",
-                        row.Line, 1, reader.BytesConsumed);
-                    break;
-                }
-                rowsRead++;
-                if (row.RowIndex < task.RowsProcessed)
-                {
-                    continue; // committed before a crash or restart
-                }
-                batch.Add(row);
-                if (batch.Count >= batchRows)
-                {
-                    await batch.FlushAsync(conn, rowsRead, reader.BytesConsumed, ct);
-                }
+                var flushing = Stopwatch.GetTimestamp();
+                timings.DatabaseWaiting += Stopwatch.GetElapsedTime(waited, flushing);
+                await batch.FlushAsync(conn, timings, ct);
+                pace.Observe(batch.Count, Stopwatch.GetElapsedTime(flushing));
+                batch.Clear();
+                empty.Writer.TryWrite(batch);
+                waited = Stopwatch.GetTimestamp();
             }
         }
-        catch (MalformedFileException e)
+        catch
         {
-            broken = e;
+            await stop.CancelAsync();
+            await Task.WhenAny(reading); // let it end before its connection is disposed; its own error is secondary
+            throw;
         }
-        await batch.FlushAsync(conn, rowsRead, reader.BytesConsumed, ct);
+        var (rowsRead, broken) = await reading;
         await FinishAsync(conn, task, rowsRead, broken, ct);
         logger.LogInformation("Task {TaskId}: {Rows} rows in {Seconds:F2}s{Broken}", taskId, rowsRead,
-            (DateTime.UtcNow - started).TotalSeconds, broken is null ? "" : $"; file broken: {broken.Message}");
+            Stopwatch.GetElapsedTime(started).TotalSeconds, broken is null ? "" : $"; file broken: {broken.Message}");
+        logger.LogDebug("Task {TaskId} phases: {Timings}", taskId, timings);
+    }
+
+    /// <summary>
+    /// The reading stage: parses and validates rows into batches and hands each over sealed with its checkpoint.
+    /// The last batch (possibly empty) always goes out, so the checkpoint reaches the end of what could be read.
+    /// </summary>
+    private static async Task<(long RowsRead, MalformedFileException? Broken)> ReadBatchesAsync(IUploadRowReader reader, long rowsProcessed,
+        long maxRows, BatchPace pace, ChannelReader<ValueBatch> empty, ChannelWriter<ValueBatch> full, IngestTimings timings, CancellationToken ct)
+    {
+        try
+        {
+            var row = new UploadRow();
+            long rowsRead = 0;
+            MalformedFileException? broken = null;
+            var clock = Stopwatch.GetTimestamp();
+            var batch = await empty.ReadAsync(ct);
+            try
+            {
+                while (await reader.ReadAsync(row, ct))
+                {
+                    if (rowsRead == maxRows)
+                    {
+                        broken = new MalformedFileException(RowErrorCodes.TooManyRows,
+                            $"The file has more than {maxRows:N0} rows, the most one upload may hold. The first {maxRows:N0} rows " +
+                            "were processed; this row and the ones after it were not. Send them in another task.",
+                            row.Line, 1, reader.BytesConsumed);
+                        break;
+                    }
+                    rowsRead++;
+                    if (row.RowIndex < rowsProcessed)
+                    {
+                        continue; // committed before a crash or restart
+                    }
+                    batch.Add(row);
+                    if (batch.Count >= pace.Rows)
+                    {
+                        batch.Seal(rowsRead, reader.BytesConsumed);
+                        timings.Read += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
+                        await full.WriteAsync(batch, ct);
+                        batch = await empty.ReadAsync(ct);
+                        timings.ReadWaiting += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
+                    }
+                }
+            }
+            catch (MalformedFileException e)
+            {
+                broken = e;
+            }
+            batch.Seal(rowsRead, reader.BytesConsumed);
+            timings.Read += Stopwatch.GetElapsedTime(clock);
+            await full.WriteAsync(batch, ct);
+            full.Complete();
+            return (rowsRead, broken);
+        }
+        catch (Exception e)
+        {
+            full.TryComplete(e);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// How many rows the next batch takes: Ingestion:Ingest:BatchRows at most, and no more than the database stage
+    /// has lately committed in a quarter of a second. A batch is a checkpoint and a progress step, so on a busy server
+    /// batches shrink and progress still moves at least once a second; on an idle one they stay large and cheap.
+    /// </summary>
+    private sealed class BatchPace(int maxRows)
+    {
+        private const int MinRows = 1_000;
+        private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(250);
+        private readonly int _maxRows = maxRows;
+        private int _rows = maxRows;
+
+        public int Rows => Volatile.Read(ref _rows);
+
+        public void Observe(int rows, TimeSpan took)
+        {
+            if (rows < MinRows || took <= TimeSpan.Zero)
+            {
+                return; // the last, short batch says nothing about the pace
+            }
+            var fitting = rows * (Step / took);
+            Volatile.Write(ref _rows, (int)Math.Clamp(fitting, Math.Min(MinRows, _maxRows), _maxRows));
+        }
     }
 
     private static async Task FinishAsync(NpgsqlConnection conn, LoadedTask task, long rowsRead, MalformedFileException? broken, CancellationToken ct)

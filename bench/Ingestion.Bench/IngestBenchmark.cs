@@ -1,0 +1,428 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Ingestion.Api.Infrastructure.Database;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Ingestion.Bench;
+
+/// <summary>
+/// End to end: its own PostgreSQL, the service as a separate process, files on disk uploaded over HTTP, status
+/// polled as a client would. Every figure is set against baselines measured in the same run on the same server
+/// (psql \copy of the same rows as CSV; one prepared INSERT per row), because the machine is shared and noisy.
+/// </summary>
+public static class IngestBenchmark
+{
+    private const string Token = "bench-bootstrap-admin-token";
+    private const int Seed = 20261122;
+
+    private sealed record Options(long Rows, int Repeat, BenchType[] Types, string[] IndexModes, bool Baselines, long RowByRowSample, bool Keep)
+    {
+        public static Options Parse(string[] args)
+        {
+            var o = new Options(1_000_000, 3, [BenchType.Float, BenchType.Enum], ["off", "on"], true, 100_000, false);
+            for (var i = 0; i < args.Length; i++)
+            {
+                var value = i + 1 < args.Length ? args[i + 1] : "";
+                o = args[i] switch
+                {
+                    "--rows" => o with { Rows = long.Parse(value, CultureInfo.InvariantCulture) },
+                    "--repeat" => o with { Repeat = int.Parse(value, CultureInfo.InvariantCulture) },
+                    "--types" => o with { Types = value.Split(',').Select(t => Enum.Parse<BenchType>(t, ignoreCase: true)).ToArray() },
+                    "--query-indexes" => o with { IndexModes = value == "both" ? ["off", "on"] : [value] },
+                    "--baselines" => o with { Baselines = value != "off" },
+                    "--row-by-row-sample" => o with { RowByRowSample = long.Parse(value, CultureInfo.InvariantCulture) },
+                    "--keep" => o with { Keep = true },
+                    _ => throw new ArgumentException($"Unknown option {args[i]}."),
+                };
+                if (args[i] != "--keep")
+                {
+                    i++;
+                }
+            }
+            return o;
+        }
+    }
+
+    private sealed record IngestRun(string Indexes, BenchType Type, long Rows, double Seconds, double ServerSeconds, double UploadSeconds,
+        double MaxProgressGap, List<double> StatusMs, List<double> ReadMs, long PeakRssDuring);
+
+    private sealed record Baseline(string Indexes, BenchType Type, double CopySeconds, long CopyRows, double RowByRowRate);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var o = Options.Parse(args);
+        var root = Path.Combine(Path.GetTempPath(), $"ingestion-bench-{Environment.ProcessId}");
+        Directory.CreateDirectory(root);
+        Console.WriteLine($"# ingest benchmark: {o.Rows:N0} rows, repeat {o.Repeat}, types {string.Join(",", o.Types)}, query indexes {string.Join("+", o.IndexModes)}");
+        Console.WriteLine($"machine: {Machine()}; work folder {root}");
+        try
+        {
+            await using var pg = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(root, "pg") });
+            await using var service = await ServiceProcess.StartAsync(pg.ConnectionString, Token, Path.Combine(root, "service.log"));
+            var (idle, _) = service.Memory();
+            Console.WriteLine($"service pid {service.Pid} at {service.BaseAddress}, idle RSS {Mb(idle)}");
+            // No command timeout: setting up ten million items is one long COPY.
+            await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(pg.ConnectionString) { CommandTimeout = 0 }.ConnectionString);
+            using var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromHours(2) };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+
+            var created = await http.PostAsJsonAsync("/api/v1/datasets", new { name = "bench" });
+            var datasetId = (await created.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonObject>())!["dataset_id"]!.GetValue<Guid>();
+            var sw = Stopwatch.StartNew();
+            await RegisterMediaAsync(db, datasetId, o.Rows);
+            Console.WriteLine($"registered {o.Rows:N0} media items in {sw.Elapsed.TotalSeconds:F1}s (COPY, setup only)");
+
+            var files = new Dictionary<BenchType, GeneratedFile>();
+            foreach (var type in o.Types)
+            {
+                sw.Restart();
+                files[type] = BenchFiles.Write(root, type, o.Rows, Seed + (int)type);
+                Console.WriteLine($"generated {type} file: {Mb(files[type].Bytes)}, {files[type].InvalidRows:N0} invalid rows, in {sw.Elapsed.TotalSeconds:F1}s");
+            }
+
+            var runs = new List<IngestRun>();
+            var baselines = new List<Baseline>();
+            var field = 0;
+            foreach (var indexes in o.IndexModes)
+            {
+                if (indexes == "on")
+                {
+                    await CreateQueryIndexesAsync(db);
+                }
+                for (var r = 0; r < o.Repeat; r++)
+                {
+                    foreach (var type in o.Types)
+                    {
+                        // Baseline and service alternate, so both see the same moment of a noisy machine.
+                        if (o.Baselines)
+                        {
+                            var copy = await CopyBaselineAsync(pg, files[type]);
+                            var rowByRow = await RowByRowBaselineAsync(db, type, Math.Min(o.RowByRowSample, o.Rows));
+                            baselines.Add(new Baseline(indexes, type, copy, files[type].ValidRows, rowByRow));
+                            Console.WriteLine($"  [{indexes}] {type} baselines: psql \\copy {files[type].ValidRows / copy:N0} rows/s, row-by-row {rowByRow:N0} rows/s");
+                        }
+                        var run = await IngestAsync(http, service, datasetId, type, files[type], $"{type}_{indexes}_{field++}", indexes);
+                        runs.Add(run);
+                        Console.WriteLine($"  [{indexes}] {type} ingest: {run.Seconds:F2}s = {run.Rows / run.Seconds:N0} rows/s " +
+                            $"(server {run.ServerSeconds:F2}s, upload {run.UploadSeconds:F2}s), longest progress gap {run.MaxProgressGap:F2}s, " +
+                            $"status {Percentiles(run.StatusMs)}, read {Percentiles(run.ReadMs)}, RSS peak so far {Mb(run.PeakRssDuring)}");
+                    }
+                }
+            }
+            var (_, peak) = service.Memory();
+            Report(o, runs, baselines, idle, peak);
+            Console.WriteLine();
+            Console.WriteLine("profile (the runner's Debug phase timings, last task):");
+            foreach (var line in File.ReadLines(Path.Combine(root, "service.log")).Where(l => l.Contains("phases", StringComparison.Ordinal)).TakeLast(1))
+            {
+                Console.WriteLine("  " + line.Trim());
+            }
+            return 0;
+        }
+        finally
+        {
+            if (!o.Keep)
+            {
+                NpgsqlConnection.ClearAllPools();
+                TryDelete(root);
+            }
+        }
+    }
+
+    private static async Task RegisterMediaAsync(NpgsqlDataSource db, Guid datasetId, long rows)
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        await using var ws = new NpgsqlCommand("SELECT workspace_id FROM datasets WHERE dataset_id = $1", conn) { Parameters = { new() { Value = datasetId } } };
+        var workspaceId = (Guid)(await ws.ExecuteScalarAsync())!;
+        // Setup, not measured: the keys of media_items are built once after the copy (as 0001_core.sql declares
+        // them) instead of row by row, which for ten million items saves minutes.
+        await using (var drop = new NpgsqlCommand("""
+            ALTER TABLE media_items DROP CONSTRAINT media_items_pkey, DROP CONSTRAINT media_items_file_name_unique;
+            DROP INDEX media_items_dataset_order;
+            """, conn))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+        await using (var w = await conn.BeginBinaryImportAsync(
+            "COPY media_items (media_id, workspace_id, dataset_id, file_name, media_type) FROM STDIN (FORMAT BINARY)"))
+        {
+            for (long i = 0; i < rows; i++)
+            {
+                w.StartRow();
+                w.Write(BenchFiles.MediaId(i), NpgsqlDbType.Uuid);
+                w.Write(workspaceId, NpgsqlDbType.Uuid);
+                w.Write(datasetId, NpgsqlDbType.Uuid);
+                w.Write($"img-{i:D8}.jpg", NpgsqlDbType.Text);
+                w.Write("image", NpgsqlDbType.Text);
+            }
+            await w.CompleteAsync();
+        }
+        await using var keys = new NpgsqlCommand("""
+            ALTER TABLE media_items ADD CONSTRAINT media_items_pkey PRIMARY KEY (media_id),
+                ADD CONSTRAINT media_items_file_name_unique UNIQUE (dataset_id, file_name);
+            CREATE INDEX media_items_dataset_order ON media_items (dataset_id, media_id);
+            ANALYZE media_items;
+            """, conn);
+        await keys.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The partial per-type indexes the query feature adds to field_values (its migration 0005), so ingestion is also measured paying for them.</summary>
+    private static async Task CreateQueryIndexesAsync(NpgsqlDataSource db)
+    {
+        await using var cmd = db.CreateCommand("""
+            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            CREATE INDEX IF NOT EXISTS bench_values_float ON field_values (field_id, value_float) WHERE value_float IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS bench_values_datetime ON field_values (field_id, value_datetime) WHERE value_datetime IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS bench_values_text ON field_values (field_id, value_text) WHERE value_text IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS bench_values_text_trgm ON field_values USING gin (value_text gin_trgm_ops) WHERE value_text IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS bench_values_enums ON field_values USING gin (value_enums) WHERE value_enums IS NOT NULL;
+            """);
+        await cmd.ExecuteNonQueryAsync();
+        Console.WriteLine("created the query indexes (float, datetime, text, trigram, enums)");
+    }
+
+    private static async Task<IngestRun> IngestAsync(HttpClient http, ServiceProcess service, Guid datasetId, BenchType type,
+        GeneratedFile file, string fieldName, string indexes)
+    {
+        var declared = await http.PostAsJsonAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks", type == BenchType.Float
+            ? new { field_name = fieldName, field_type = "float", enum_options = (string[]?)null, is_multi = (bool?)null }
+            : new { field_name = fieldName, field_type = "enum", enum_options = (string[]?)BenchFiles.Options, is_multi = (bool?)true });
+        var taskId = (await declared.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonObject>())!["task_id"]!.GetValue<Guid>();
+        var taskPath = $"/api/v1/datasets/{datasetId}/custom_metadata/tasks/{taskId}";
+
+        var upload = Stopwatch.StartNew();
+        await using (var body = new FileStream(file.JsonPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+        {
+            var content = new StreamContent(body, 1 << 16);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            var accepted = await http.PostAsync(taskPath, content);
+            if (accepted.StatusCode != HttpStatusCode.Accepted)
+            {
+                throw new InvalidOperationException($"Upload answered {accepted.StatusCode}: {await accepted.Content.ReadAsStringAsync()}");
+            }
+        }
+        var uploadSeconds = upload.Elapsed.TotalSeconds;
+
+        // From here: accepted → finished, as the user sees it through the status endpoint.
+        var clock = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource();
+        var readMs = new List<double>();
+        var reads = ReadWhileIngestingAsync(http, datasetId, file.Rows, readMs, stop.Token);
+        var statusMs = new List<double>();
+        long lastRows = -1, peakRss = 0;
+        double lastChange = 0, maxGap = 0;
+        JsonObject status;
+        while (true)
+        {
+            var t = Stopwatch.GetTimestamp();
+            status = (await http.GetFromJsonAsync<JsonObject>(taskPath + "/status"))!;
+            statusMs.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            peakRss = Math.Max(peakRss, service.Memory().Rss);
+            var now = clock.Elapsed.TotalSeconds;
+            var rows = status["rows_processed"]!.GetValue<long>();
+            var state = status["status"]!.GetValue<string>();
+            var finished = state is "COMPLETED" or "COMPLETED_WITH_ERRORS" or "FAILED";
+            if (rows != lastRows || finished)
+            {
+                maxGap = Math.Max(maxGap, now - lastChange);
+                lastChange = now;
+                lastRows = rows;
+            }
+            if (finished)
+            {
+                break;
+            }
+            await Task.Delay(50);
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        await stop.CancelAsync();
+        await reads;
+
+        var inserted = status["inserted_rows"]!.GetValue<long>();
+        var errors = status["error_count"]!.GetValue<long>();
+        if (inserted != file.ValidRows || errors != file.InvalidRows)
+        {
+            throw new InvalidOperationException(
+                $"Wrong result for {fieldName}: {inserted:N0} inserted and {errors:N0} errors, expected {file.ValidRows:N0} and {file.InvalidRows:N0}. {status.ToJsonString()}");
+        }
+        var server = (status["completed_at"]!.GetValue<DateTime>() - status["queued_at"]!.GetValue<DateTime>()).TotalSeconds;
+        return new IngestRun(indexes, type, file.Rows, seconds, server, uploadSeconds, maxGap, statusMs, readMs, peakRss);
+    }
+
+    /// <summary>A search-like read (one item's values) every 100 ms while the ingestion runs, to show reads are not starved.</summary>
+    private static async Task ReadWhileIngestingAsync(HttpClient http, Guid datasetId, long rows, List<double> latencies, CancellationToken ct)
+    {
+        var random = new Random(Seed);
+        while (!ct.IsCancellationRequested)
+        {
+            var t = Stopwatch.GetTimestamp();
+            using (var response = await http.GetAsync($"/api/v1/datasets/{datasetId}/image/{BenchFiles.MediaId(random.NextInt64(rows))}/custom_metadata", CancellationToken.None))
+            {
+                response.EnsureSuccessStatusCode();
+            }
+            latencies.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            try
+            {
+                await Task.Delay(100, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private const string BaselineTableColumns = """
+        field_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000001',
+        media_id uuid NOT NULL,
+        workspace_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000002',
+        dataset_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000003',
+        task_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000004',
+        row_index bigint NOT NULL,
+        value_text text,
+        value_float double precision,
+        value_datetime timestamptz,
+        value_enums text[],
+        created_at timestamptz NOT NULL DEFAULT now()
+        """;
+
+    /// <summary>psql \copy of the file's valid rows, as CSV, into a plain table of field_values' columns (no keys, no indexes).</summary>
+    private static async Task<double> CopyBaselineAsync(EmbeddedPostgres pg, GeneratedFile file)
+    {
+        await PsqlAsync(pg, $"DROP TABLE IF EXISTS copy_baseline; CREATE TABLE copy_baseline ({BaselineTableColumns});");
+        var sw = Stopwatch.StartNew();
+        await PsqlAsync(pg, $"\\copy copy_baseline (media_id, row_index, value_float, value_enums) FROM '{file.CsvPath}' WITH (FORMAT csv)");
+        var seconds = sw.Elapsed.TotalSeconds;
+        await PsqlAsync(pg, "DROP TABLE copy_baseline;");
+        return seconds;
+    }
+
+    private static async Task PsqlAsync(EmbeddedPostgres pg, string command)
+    {
+        var psql = File.Exists("/usr/lib/postgresql/15/bin/psql") ? "/usr/lib/postgresql/15/bin/psql" : "psql";
+        var start = new ProcessStartInfo(psql) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in (string[])[$"host=127.0.0.1 port={pg.Port} user=postgres dbname=ingestion", "-v", "ON_ERROR_STOP=1", "-q", "-c", command])
+        {
+            start.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"psql failed: {await stderr}");
+        }
+    }
+
+    /// <summary>One prepared INSERT per row, all in one transaction, into the same plain table: rows per second over a sample.</summary>
+    private static async Task<double> RowByRowBaselineAsync(NpgsqlDataSource db, BenchType type, long sample)
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        await using (var create = new NpgsqlCommand($"DROP TABLE IF EXISTS row_baseline; CREATE TABLE row_baseline ({BaselineTableColumns})", conn))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        var random = new Random(Seed);
+        var sw = Stopwatch.StartNew();
+        await using (var tx = await conn.BeginTransactionAsync())
+        {
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO row_baseline (media_id, row_index, value_float, value_enums) VALUES ($1, $2, $3, $4)", conn)
+            {
+                Parameters =
+                {
+                    new() { NpgsqlDbType = NpgsqlDbType.Uuid }, new() { NpgsqlDbType = NpgsqlDbType.Bigint },
+                    new() { NpgsqlDbType = NpgsqlDbType.Double }, new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                },
+            };
+            await insert.PrepareAsync();
+            for (long i = 0; i < sample; i++)
+            {
+                insert.Parameters[0].Value = BenchFiles.MediaId(i);
+                insert.Parameters[1].Value = i;
+                insert.Parameters[2].Value = type == BenchType.Float ? random.NextDouble() * 1000 : DBNull.Value;
+                insert.Parameters[3].Value = type == BenchType.Enum ? new[] { BenchFiles.Options[i % BenchFiles.Options.Length] } : DBNull.Value;
+                await insert.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
+        }
+        var rate = sample / sw.Elapsed.TotalSeconds;
+        await using (var drop = new NpgsqlCommand("DROP TABLE row_baseline", conn))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+        return rate;
+    }
+
+    private static void Report(Options o, List<IngestRun> runs, List<Baseline> baselines, long idleRss, long peakRss)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"## results: medians of {o.Repeat} run(s), {o.Rows:N0} rows per file, {BenchFiles.InvalidShare:P0} invalid");
+        Console.WriteLine();
+        Console.WriteLine("| query indexes | type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | row-by-row rows/s | speed-up vs row-by-row | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var group in runs.GroupBy(r => (r.Indexes, r.Type)))
+        {
+            var seconds = Median(group.Select(r => r.Seconds));
+            var rate = o.Rows / seconds;
+            var b = baselines.Where(x => x.Indexes == group.Key.Indexes && x.Type == group.Key.Type).ToList();
+            var copyRate = b.Count > 0 ? Median(b.Select(x => x.CopyRows / x.CopySeconds)) : double.NaN;
+            var copySeconds = o.Rows / copyRate;
+            var rowRate = b.Count > 0 ? Median(b.Select(x => x.RowByRowRate)) : double.NaN;
+            Console.WriteLine($"| {group.Key.Indexes} | {group.Key.Type} | {seconds:F2} s | {rate:N0} | {copyRate:N0} rows/s | {seconds / copySeconds:F2}x | {rowRate:N0} | {rate / rowRate:F0}x | " +
+                $"{Median(group.Select(r => r.UploadSeconds)):F2} s | {group.Max(r => r.MaxProgressGap):F2} s | " +
+                $"{Percentiles(group.SelectMany(r => r.StatusMs).ToList())} | {Percentiles(group.SelectMany(r => r.ReadMs).ToList())} |");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"service RSS: idle {Mb(idleRss)}, peak over the whole run (VmHWM) {Mb(peakRss)}");
+        Console.WriteLine("(\\copy time is scaled to the file's row count from its rate on the valid rows; row-by-row is a " +
+            $"{Math.Min(o.RowByRowSample, o.Rows):N0}-row sample, extrapolated as a rate)");
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? double.NaN
+            : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static string Percentiles(List<double> ms)
+    {
+        if (ms.Count == 0)
+        {
+            return "-";
+        }
+        var sorted = ms.Order().ToList();
+        double At(double q) => sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];
+        return $"{At(0.5):F0} / {At(0.95):F0} / {sorted[^1]:F0} ms";
+    }
+
+    private static string Mb(long bytes) => $"{bytes / (1024.0 * 1024):F0} MB";
+
+    private static string Machine()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()
+            : null;
+        var memory = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").First().Split(':')[1].Trim() : "?";
+        return $"{Environment.ProcessorCount} cores ({cpu ?? "unknown cpu"}), {memory} RAM, {Environment.OSVersion}, .NET {Environment.Version}";
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.WriteLine($"could not remove {folder}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Ingestion.Bench;
+
+/// <summary>
+/// The service as a separate process, started the way an operator starts it (dotnet Ingestion.Api.dll), so its
+/// resident memory is its own and can be read from /proc.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+
+    public Uri BaseAddress { get; }
+    public int Pid => _process.Id;
+
+    private ServiceProcess(Process process, StreamWriter log, Uri baseAddress)
+    {
+        _process = process;
+        _log = log;
+        BaseAddress = baseAddress;
+    }
+
+    public static async Task<ServiceProcess> StartAsync(string connectionString, string token, string logPath)
+    {
+        var dll = FindServiceDll();
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        foreach (var a in (string[])[dll, "--urls", $"http://127.0.0.1:{port}"])
+        {
+            start.ArgumentList.Add(a);
+        }
+        start.Environment["ConnectionStrings__Ingestion"] = connectionString;
+        start.Environment["Ingestion__Auth__BootstrapToken"] = token;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The runner's per-phase timings are logged at Debug: they are the benchmark's profile.
+        start.Environment["Logging__LogLevel__Ingestion.Api.Features.Validation"] = "Debug";
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the service.");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var service = new ServiceProcess(process, log, new Uri($"http://127.0.0.1:{port}"));
+        using var http = new HttpClient { BaseAddress = service.BaseAddress };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The service exited with {process.ExitCode} at start; see {logPath}.");
+            }
+            try
+            {
+                if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                {
+                    return service;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The service did not become ready within 60 s; see {logPath}.");
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Resident memory now and its peak over the process's life (VmRSS, VmHWM), in bytes.</summary>
+    public (long Rss, long Peak) Memory()
+    {
+        long rss = 0, peak = 0;
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = Kilobytes(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = Kilobytes(line);
+            }
+        }
+        return (rss, peak);
+    }
+
+    private static long Kilobytes(string line) =>
+        long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+
+    /// <summary>The service's dll: beside this program when the project reference copied it with its runtime config, else in its own build output.</summary>
+    private static string FindServiceDll()
+    {
+        var here = Path.Combine(AppContext.BaseDirectory, "Ingestion.Api.dll");
+        if (File.Exists(Path.ChangeExtension(here, ".runtimeconfig.json")))
+        {
+            return here;
+        }
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Name ?? "Release";
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "src", "Ingestion.Api", "bin", configuration, "net10.0", "Ingestion.Api.dll");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new FileNotFoundException("Ingestion.Api.dll not found; build the solution in this configuration first.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        lock (_log)
+        {
+            _log.Dispose();
+        }
+    }
+}

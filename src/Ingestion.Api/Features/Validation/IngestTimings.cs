@@ -1,0 +1,31 @@
+namespace Ingestion.Api.Features.Validation;
+
+/// <summary>
+/// Where one task's time went, per phase, logged at Debug when the task ends: the profile the ingest benchmark
+/// reads. The reading stage and the database stage run at the same time, so their sums can exceed the wall time.
+/// </summary>
+internal sealed class IngestTimings
+{
+    /// <summary>Reading stored chunks, parsing and validating rows.</summary>
+    public TimeSpan Read;
+
+    /// <summary>The reading stage blocked because the database stage was still busy with earlier batches.</summary>
+    public TimeSpan ReadWaiting;
+
+    /// <summary>Binary COPY of a batch into the staging table, with its statistics.</summary>
+    public TimeSpan Copy;
+
+    /// <summary>The classify-and-insert statement: media lookups, duplicate detection, inserting values.</summary>
+    public TimeSpan Classify;
+
+    /// <summary>Row errors found in C#, the checkpoint, and the commit.</summary>
+    public TimeSpan Commit;
+
+    /// <summary>The database stage idle, waiting for the next batch to be read.</summary>
+    public TimeSpan DatabaseWaiting;
+
+    public override string ToString() =>
+        $"read+parse+validate {Read.TotalSeconds:F2}s (blocked on the database {ReadWaiting.TotalSeconds:F2}s); " +
+        $"copy {Copy.TotalSeconds:F2}s, classify+insert {Classify.TotalSeconds:F2}s, errors+checkpoint+commit {Commit.TotalSeconds:F2}s " +
+        $"(idle waiting for rows {DatabaseWaiting.TotalSeconds:F2}s)";
+}
