@@ -18,34 +18,40 @@ namespace Ingestion.Api.Features.Query;
 /// </summary>
 public static class FilterSql
 {
-    /// <summary>Appends the condition for <paramref name="plan"/>, adding its parameters after those already in the list.</summary>
-    public static void Append(FilterPlan plan, StringBuilder sql, List<NpgsqlParameter> parameters)
+    /// <summary>
+    /// Appends the condition for <paramref name="plan"/>, adding its parameters after those already in the list.
+    /// With <paramref name="perItem"/>, every EXISTS stays a correlated subplan (OFFSET 0 keeps the planner from
+    /// turning it into a join): each item is then checked by key probes as the page walks media_id order, which
+    /// stops after the page's last match. That wins when matches are dense; without it the planner joins whole
+    /// predicates first, which wins when they are sparse. <see cref="MediaFilter"/> chooses between the two.
+    /// </summary>
+    public static void Append(FilterPlan plan, StringBuilder sql, List<NpgsqlParameter> parameters, bool perItem = false)
     {
         switch (plan)
         {
             case AndPlan a:
-                Join(a.Operands, " AND ", sql, parameters);
+                Join(a.Operands, " AND ", sql, parameters, perItem);
                 break;
             case OrPlan o:
-                Or(o.Operands, sql, parameters);
+                Or(o.Operands, sql, parameters, perItem);
                 break;
             case NotPlan { Operand: PredicatePlan p }:
-                Predicate(p, negate: true, sql, parameters);
+                Predicate(p, negate: true, sql, parameters, perItem);
                 break;
             case NotPlan n:
                 sql.Append("NOT (");
-                Append(n.Operand, sql, parameters);
+                Append(n.Operand, sql, parameters, perItem);
                 sql.Append(')');
                 break;
             case PredicatePlan p:
-                Predicate(p, negate: false, sql, parameters);
+                Predicate(p, negate: false, sql, parameters, perItem);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(plan));
         }
     }
 
-    private static void Join(IReadOnlyList<FilterPlan> operands, string op, StringBuilder sql, List<NpgsqlParameter> parameters)
+    private static void Join(IReadOnlyList<FilterPlan> operands, string op, StringBuilder sql, List<NpgsqlParameter> parameters, bool perItem)
     {
         sql.Append('(');
         for (var i = 0; i < operands.Count; i++)
@@ -54,7 +60,7 @@ public static class FilterSql
             {
                 sql.Append(op);
             }
-            Append(operands[i], sql, parameters);
+            Append(operands[i], sql, parameters, perItem);
         }
         sql.Append(')');
     }
@@ -66,12 +72,12 @@ public static class FilterSql
     /// be pulled up into a semi-join, which the planner can drive from the indexes (few matches) or walk in
     /// media_id order and stop at the page (many matches). The other operands stay as they are.
     /// </summary>
-    private static void Or(IReadOnlyList<FilterPlan> operands, StringBuilder sql, List<NpgsqlParameter> parameters)
+    private static void Or(IReadOnlyList<FilterPlan> operands, StringBuilder sql, List<NpgsqlParameter> parameters, bool perItem)
     {
         var merged = operands.OfType<PredicatePlan>().Where(p => p.Op != FilterOp.Missing).ToList();
         if (merged.Count < 2)
         {
-            Join(operands, " OR ", sql, parameters);
+            Join(operands, " OR ", sql, parameters, perItem);
             return;
         }
         sql.Append("(EXISTS (SELECT 1 FROM field_values v WHERE v.media_id = m.media_id AND (");
@@ -81,22 +87,22 @@ public static class FilterSql
             FieldCondition(merged[i], sql, parameters);
             sql.Append(')');
         }
-        sql.Append("))");
+        sql.Append(perItem ? ") OFFSET 0)" : "))");
         foreach (var rest in operands.Except(merged))
         {
             sql.Append(" OR ");
-            Append(rest, sql, parameters);
+            Append(rest, sql, parameters, perItem);
         }
         sql.Append(')');
     }
 
-    private static void Predicate(PredicatePlan p, bool negate, StringBuilder sql, List<NpgsqlParameter> parameters)
+    private static void Predicate(PredicatePlan p, bool negate, StringBuilder sql, List<NpgsqlParameter> parameters, bool perItem)
     {
         // MISSING is NOT EXISTS of the value row, so NOT MISSING is EXISTS.
         negate ^= p.Op == FilterOp.Missing;
         sql.Append(negate ? "NOT EXISTS (" : "EXISTS (").Append("SELECT 1 FROM field_values v WHERE v.media_id = m.media_id AND ");
         FieldCondition(p, sql, parameters);
-        sql.Append(')');
+        sql.Append(perItem ? " OFFSET 0)" : ")");
     }
 
     /// <summary>The row of <paramref name="p"/>'s field, with a value satisfying it (any value for EXISTS and MISSING).</summary>

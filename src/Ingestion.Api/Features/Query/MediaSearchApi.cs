@@ -75,14 +75,17 @@ public static class MediaSearchApi
             return problem!;
         }
 
-        var parameters = new List<NpgsqlParameter>();
-        var where = MediaFilter.Where(http.User.WorkspaceId(), datasetId, plan, parameters);
+        var workspaceId = http.User.WorkspaceId();
         long? total = null;
         if (request.IncludeTotal == true)
         {
-            await using var count = MediaFilter.CountCommand(conn, where, parameters);
+            var countParameters = new List<NpgsqlParameter>();
+            await using var count = MediaFilter.CountCommand(conn, MediaFilter.Where(workspaceId, datasetId, plan, countParameters), countParameters);
             total = (long)(await count.ExecuteScalarAsync(ct))!;
         }
+        var perItem = await MediaFilter.PageWalksAsync(conn, workspaceId, datasetId, plan, after, limit + 1, ct);
+        var parameters = new List<NpgsqlParameter>();
+        var where = MediaFilter.Where(workspaceId, datasetId, plan, parameters, perItem);
         // One row past the page says whether there is a next one.
         await using var cmd = MediaFilter.PageCommand(conn, where, parameters, after, limit + 1, request.IncludeMetadata ?? true);
         var items = new List<SearchMediaItem>(Math.Min(limit, 128));
