@@ -1,16 +1,11 @@
-using System.Text.RegularExpressions;
-
 namespace Ingestion.Api.Features.Fields;
 
 public enum FieldType { String, Float, Datetime, Enum, Link }
 
 /// <summary>A declared field as the validator and the query planner need it.</summary>
-public sealed partial class FieldDefinition
+/// <remarks>The declaration rules (name pattern, option counts and lengths) live in schemas/field-declaration.schema.json.</remarks>
+public sealed class FieldDefinition
 {
-    public const int MaxNameLength = 64;
-    public const int MaxEnumOptionLength = 20;
-    public const int MaxEnumOptions = 1000;
-
     public required Guid FieldId { get; init; }
     public required Guid DatasetId { get; init; }
     public required string Name { get; init; }
@@ -42,8 +37,4 @@ public sealed partial class FieldDefinition
         "link" => FieldType.Link,
         _ => null,
     };
-
-    /// <summary>Letters, digits, '_' and '.', not starting with '.'.</summary>
-    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.]*$")]
-    public static partial Regex NamePattern();
 }
