@@ -59,7 +59,9 @@ public static class DatasetExport
         }
 
         http.Response.ContentType = "application/json";
-        await using var json = new Utf8JsonWriter(http.Response.BodyWriter);
+        // Over the response stream, not its PipeWriter: flushing a writer over a PipeWriter only advances the pipe,
+        // so nothing would reach the client until the end and the whole export would sit in memory.
+        await using var json = new Utf8JsonWriter(http.Response.Body);
         json.WriteStartObject();
         json.WriteStartObject("info");
         json.WriteString("dataset_id", datasetId);
