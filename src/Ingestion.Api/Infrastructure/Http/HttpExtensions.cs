@@ -64,6 +64,8 @@ public static class HttpExtensions
             StatusCodeSelector = e => e switch
             {
                 BadHttpRequestException b => b.StatusCode,
+                // The database unreachable or restarting is an outage, not a fault of the request: 503, retry later.
+                Npgsql.NpgsqlException { IsTransient: true } or TimeoutException => StatusCodes.Status503ServiceUnavailable,
                 _ => StatusCodes.Status500InternalServerError,
             },
         });

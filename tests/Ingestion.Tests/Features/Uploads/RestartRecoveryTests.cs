@@ -102,4 +102,71 @@ public sealed class RestartRecoveryTests
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM row_errors WHERE task_id = $1", taskId)).ShouldBe(invalid);
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM upload_chunks WHERE task_id = $1", taskId)).ShouldBe(0);
     }
+
+    [Fact]
+    public async Task A_database_restart_mid_file_is_survived_with_exact_counts()
+    {
+        const int rowCount = 100_000;
+        await using var server = await TestDatabase.StartPrivateServerAsync();
+        var connectionString = server.ConnectionString;
+        var settings = new Dictionary<string, string> { ["Ingestion__Ingest__BatchRows"] = "1000" };
+        await using var node = await ServiceProcess.StartAsync(connectionString, settings);
+        var workspace = await node.Client(IngestionApp.AdminToken).CreateWorkspaceAsync($"dbrestart-{Guid.NewGuid():N}");
+        var api = node.Client(workspace.Token);
+        var dataset = await api.CreateDatasetAsync();
+        var media = await api.RegisterMediaAsync(dataset, Enumerable.Range(0, rowCount).Select(i => $"shot-{i:D6}.jpg"));
+        var file = new StringBuilder("[");
+        for (var i = 0; i < rowCount; i++)
+        {
+            // Every 20th row names an item that is not registered: 5,000 row errors, decided in SQL.
+            var id = i % 20 == 0 ? Guid.NewGuid() : media[i];
+            file.Append(i == 0 ? "" : ",\n").Append($$"""{"media_id": "{{id}}", "value": {{i}}}""");
+        }
+        file.Append(']');
+        var taskId = await api.DeclareFieldAsync(dataset, "frame", "float");
+        (await api.UploadAsync(dataset, taskId, file.ToString())).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var s = await api.StatusAsync(dataset, taskId);
+            if (s["status"]!.GetValue<string>() == "IN_PROGRESS" && s["rows_processed"]!.GetValue<long>() >= 5_000)
+            {
+                s["rows_processed"]!.GetValue<long>().ShouldBeLessThan(rowCount);
+                break;
+            }
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the job never got going");
+            await Task.Delay(20);
+        }
+        await server.RestartAsync();
+
+        var status = await WaitThroughOutageAsync(api, dataset, taskId);
+        status["status"]!.GetValue<string>().ShouldBe("COMPLETED_WITH_ERRORS");
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(rowCount - rowCount / 20);
+        status["error_count"]!.GetValue<long>().ShouldBe(rowCount / 20);
+        await using var db = new Npgsql.NpgsqlConnection(connectionString);
+        await db.OpenAsync();
+        (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM field_values WHERE task_id = $1", taskId)).ShouldBe(rowCount - rowCount / 20);
+        (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM row_errors WHERE task_id = $1", taskId)).ShouldBe(rowCount / 20);
+    }
+
+    /// <summary>Polls like a user whose requests may fail while the database is coming back.</summary>
+    private static async Task<System.Text.Json.Nodes.JsonObject> WaitThroughOutageAsync(ApiClient api, Guid dataset, Guid taskId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            var response = await api.Http.GetAsync($"/api/v1/datasets/{dataset}/custom_metadata/tasks/{taskId}/status");
+            if (response.IsSuccessStatusCode)
+            {
+                var status = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+                if (status["status"]!.GetValue<string>() is "COMPLETED" or "COMPLETED_WITH_ERRORS" or "FAILED")
+                {
+                    return status;
+                }
+            }
+            DateTime.UtcNow.ShouldBeLessThan(deadline, $"task still unfinished: {await response.Content.ReadAsStringAsync()}");
+            await Task.Delay(200);
+        }
+    }
 }
