@@ -22,7 +22,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     {
         await using var conn = await dataSource.OpenConnectionAsync(ct);
         var lockKey = LockKey(taskId);
-        if (!await ScalarAsync<bool>(conn, "SELECT pg_try_advisory_lock($1)", ct, lockKey))
+        if (!await conn.ScalarAsync<bool>("SELECT pg_try_advisory_lock($1)", ct, lockKey))
         {
             logger.LogInformation("Task {TaskId} is being processed by another worker", taskId);
             return;
@@ -52,7 +52,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             if (conn.State == System.Data.ConnectionState.Open)
             {
-                await ScalarAsync<bool>(conn, "SELECT pg_advisory_unlock($1)", CancellationToken.None, lockKey);
+                await conn.ScalarAsync<bool>("SELECT pg_advisory_unlock($1)", CancellationToken.None, lockKey);
             }
         }
     }
@@ -66,18 +66,18 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         if (TaskStatuses.IsFinished(task.Status))
         {
-            await ExecuteAsync(conn, "DELETE FROM upload_chunks WHERE task_id = $1", ct, taskId);
+            await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, taskId);
             return;
         }
         if (task.Status is not (TaskStatuses.Queued or TaskStatuses.InProgress))
         {
             return;
         }
-        await ExecuteAsync(conn, """
+        await conn.ExecuteAsync("""
             UPDATE tasks SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now())
             WHERE task_id = $1 AND status = 'QUEUED'
             """, ct, taskId);
-        await ExecuteAsync(conn, ValueBatch.CreateStagingSql, ct);
+        await conn.ExecuteAsync(ValueBatch.CreateStagingSql, ct);
 
         var started = Stopwatch.GetTimestamp();
         var limits = limitOptions.Value;
@@ -245,8 +245,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Column ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
             await cmd.ExecuteNonQueryAsync(ct);
         }
-        await ExecuteAsync(conn, "DELETE FROM upload_chunks WHERE task_id = $1", ct, task.TaskId);
-        await ExecuteAsync(conn, "DELETE FROM dry_run_values WHERE task_id = $1", ct, task.TaskId);
+        await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, task.TaskId);
+        await conn.ExecuteAsync("DELETE FROM dry_run_values WHERE task_id = $1", ct, task.TaskId);
         await tx.CommitAsync(ct);
     }
 
@@ -300,23 +300,4 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         return BitConverter.ToInt64(bytes[..8]) ^ BitConverter.ToInt64(bytes[8..]);
     }
 
-    private static async Task ExecuteAsync(NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        foreach (var a in args)
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
-        }
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        foreach (var a in args)
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
-        }
-        return (T)(await cmd.ExecuteScalarAsync(ct))!;
-    }
 }

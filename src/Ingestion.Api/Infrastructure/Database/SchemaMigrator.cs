@@ -14,10 +14,10 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var conn = await dataSource.OpenConnectionAsync(cancellationToken);
-        await Execute(conn, "SELECT pg_advisory_lock($1)", cancellationToken, MigrationLockKey);
+        await conn.ExecuteAsync("SELECT pg_advisory_lock($1)", cancellationToken, MigrationLockKey);
         try
         {
-            await Execute(conn, """
+            await conn.ExecuteAsync("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version text PRIMARY KEY,
                     applied_at timestamptz NOT NULL DEFAULT now()
@@ -36,15 +36,15 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
             foreach (var (version, sql) in Scripts().Where(s => !applied.Contains(s.Version)))
             {
                 await using var tx = await conn.BeginTransactionAsync(cancellationToken);
-                await Execute(conn, sql, cancellationToken);
-                await Execute(conn, "INSERT INTO schema_migrations (version) VALUES ($1)", cancellationToken, version);
+                await conn.ExecuteAsync(sql, cancellationToken);
+                await conn.ExecuteAsync("INSERT INTO schema_migrations (version) VALUES ($1)", cancellationToken, version);
                 await tx.CommitAsync(cancellationToken);
                 logger.LogInformation("Applied migration {Version}", version);
             }
         }
         finally
         {
-            await Execute(conn, "SELECT pg_advisory_unlock($1)", CancellationToken.None, MigrationLockKey);
+            await conn.ExecuteAsync("SELECT pg_advisory_unlock($1)", CancellationToken.None, MigrationLockKey);
         }
     }
 
@@ -59,15 +59,5 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
             using var reader = new StreamReader(stream);
             yield return (Path.GetFileNameWithoutExtension(name["Migrations.".Length..]), reader.ReadToEnd());
         }
-    }
-
-    private static async Task Execute(NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        foreach (var a in args)
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
-        }
-        await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -1,0 +1,29 @@
+using Npgsql;
+
+namespace Ingestion.Api.Infrastructure.Database;
+
+/// <summary>One statement on an open connection, its values bound as positional parameters ($1, $2, …).</summary>
+public static class NpgsqlConnectionExtensions
+{
+    public static async Task ExecuteAsync(this NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
+    {
+        await using var cmd = Command(conn, sql, args);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public static async Task<T> ScalarAsync<T>(this NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
+    {
+        await using var cmd = Command(conn, sql, args);
+        return (T)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private static NpgsqlCommand Command(NpgsqlConnection conn, string sql, object[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, conn);
+        foreach (var a in args)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
+        }
+        return cmd;
+    }
+}
