@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Bogus;
+using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Query;
 using Ingestion.Api.Infrastructure.Database;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -77,14 +78,6 @@ public static partial class QueryBenchmark
         await ExecAsync(conn, "INSERT INTO workspaces (workspace_id, name) VALUES ($1, $2)", workspace, $"bench-{workspace:N}");
         await ExecAsync(conn, "INSERT INTO datasets (dataset_id, workspace_id, name) VALUES ($1, $2, 'query bench')", dataset, workspace);
 
-        // The query indexes are built after the load, from the shipped migration itself, so the benchmark
-        // measures exactly the indexes the service has; building once is much faster than maintaining per row.
-        var indexScript = QueryIndexScript();
-        foreach (Match m in CreateIndex().Matches(indexScript))
-        {
-            await ExecAsync(conn, $"DROP INDEX {m.Groups[1].Value}");
-        }
-
         var mediaIds = Enumerable.Range(0, items).Select(_ => Guid.CreateVersion7()).Order().ToArray();
         await using (var copy = await conn.BeginBinaryImportAsync(
             "COPY media_items (media_id, workspace_id, dataset_id, file_name, file_path, media_type) FROM STDIN (FORMAT BINARY)"))
@@ -119,6 +112,9 @@ public static partial class QueryBenchmark
             ("scene", "enum", scenes, false, "value_text", NpgsqlDbType.Text, _ => random.ArrayElement(scenes)),
             ("colors", "enum", Colors, true, "value_enums", NpgsqlDbType.Array | NpgsqlDbType.Text, _ => random.Shuffle(Colors).Take(random.Int(1, 3)).ToArray()),
         };
+        // Each field is loaded as the service bulk-loads a field's first upload: COPY into its own table, then its
+        // indexes are built and the table attached, by the service's own code.
+        var definitions = new List<FieldDefinition>();
         foreach (var f in fields)
         {
             var fieldId = Guid.CreateVersion7();
@@ -127,8 +123,14 @@ public static partial class QueryBenchmark
                 INSERT INTO fields (field_id, workspace_id, dataset_id, field_name, field_type, enum_options, is_multi)
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                 """, fieldId, workspace, dataset, f.Name, f.Type, (object?)f.Options ?? DBNull.Value, f.IsMulti);
+            await ExecAsync(conn, "SELECT create_field_values_table($1)", fieldId);
+            definitions.Add(new FieldDefinition
+            {
+                FieldId = fieldId, DatasetId = dataset, Name = f.Name, Type = FieldDefinition.ParseType(f.Type)!.Value, IsMulti = f.IsMulti,
+                EnumOptions = f.Options ?? [],
+            });
             await using var copy = await conn.BeginBinaryImportAsync(
-                $"COPY field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index, {f.Column}) FROM STDIN (FORMAT BINARY)");
+                $"COPY {FieldValueTables.TableName(fieldId)} (field_id, media_id, workspace_id, dataset_id, task_id, row_index, {f.Column}) FROM STDIN (FORMAT BINARY)");
             for (var i = 0; i < items; i++)
             {
                 await copy.StartRowAsync();
@@ -144,9 +146,9 @@ public static partial class QueryBenchmark
         }
         Console.WriteLine($"Loaded {items:N0} media items and {items * fields.Length:N0} values in {clock.Elapsed.TotalSeconds:F0} s");
         clock.Restart();
-        await using (var cmd = new NpgsqlCommand(indexScript, conn) { CommandTimeout = 0 })
+        foreach (var definition in definitions)
         {
-            await cmd.ExecuteNonQueryAsync();
+            await FieldValueTables.IndexAndAttachAsync(db, definition, CancellationToken.None);
         }
         // VACUUM sets the visibility map, so index-only scans answer without visiting the heap, as on a settled table.
         await ExecAsync(conn, "VACUUM ANALYZE media_items");
@@ -169,10 +171,10 @@ public static partial class QueryBenchmark
         {
             var plan = FilterPlanner.Plan(QueryTextParser.Parse(query), schema.Fields);
             long matches = 0;
-            async Task<double> Page() => await FirstPageAsync(conn, workspace, dataset, plan, includeMetadata: false, adaptive: true);
-            async Task<double> PageWithMetadata() => await FirstPageAsync(conn, workspace, dataset, plan, includeMetadata: true, adaptive: true);
+            async Task<double> Page() => await FirstPageAsync(conn, workspace, dataset, plan, includeMetadata: null, adaptive: true);
+            async Task<double> PageWithMetadata() => await FirstPageAsync(conn, workspace, dataset, plan, includeMetadata: schema, adaptive: true);
             // Without indexes a per-item walk would scan field_values once per item: the baseline keeps the joins.
-            async Task<double> SequentialPage() => await FirstPageAsync(conn, workspace, dataset, plan, includeMetadata: false, adaptive: false);
+            async Task<double> SequentialPage() => await FirstPageAsync(conn, workspace, dataset, plan, includeMetadata: null, adaptive: false);
             async Task<double> Count()
             {
                 var clock = Stopwatch.StartNew();
@@ -205,7 +207,7 @@ public static partial class QueryBenchmark
     /// One first page of 100, exactly as the search endpoint asks for it. The baseline compares it without
     /// metadata: gathering the metadata of 100 items is a lookup per item that has no sequential form worth timing.
     /// </summary>
-    private static async Task<double> FirstPageAsync(NpgsqlConnection conn, Guid workspace, Guid dataset, FilterPlan plan, bool includeMetadata,
+    private static async Task<double> FirstPageAsync(NpgsqlConnection conn, Guid workspace, Guid dataset, FilterPlan plan, QueryableDataset? includeMetadata,
         bool adaptive)
     {
         var clock = Stopwatch.StartNew();
@@ -223,7 +225,7 @@ public static partial class QueryBenchmark
     {
         var perItem = await MediaFilter.PageWalksAsync(conn, workspace, dataset, plan, null, 101, CancellationToken.None);
         var parameters = new List<NpgsqlParameter>();
-        await using var page = MediaFilter.PageCommand(conn, MediaFilter.Where(workspace, dataset, plan, parameters, perItem), parameters, null, 101, includeMetadata: false);
+        await using var page = MediaFilter.PageCommand(conn, MediaFilter.Where(workspace, dataset, plan, parameters, perItem), parameters, null, 101, includeMetadataOf: null);
         await using var cmd = new NpgsqlCommand((perItem ? "-- walked item by item\n" : "") + "EXPLAIN (COSTS OFF) " + page.CommandText, conn);
         cmd.Parameters.AddRange(page.Parameters.Select(p => p.Clone()).ToArray());
         var lines = new List<string>();
@@ -258,17 +260,6 @@ public static partial class QueryBenchmark
         times.Sort();
         return times[times.Count / 2];
     }
-
-    private static string QueryIndexScript()
-    {
-        var assembly = typeof(SchemaMigrator).Assembly;
-        var name = assembly.GetManifestResourceNames().Single(n => n.StartsWith("Migrations.0005_", StringComparison.Ordinal));
-        using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
-        return reader.ReadToEnd();
-    }
-
-    [GeneratedRegex(@"CREATE INDEX (\w+) ON")]
-    private static partial Regex CreateIndex();
 
     private static async Task ExecAsync(NpgsqlConnection conn, string sql, params object[] args)
     {

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Text.Json;
+using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Query;
 using Ingestion.Api.Infrastructure.Auth;
 using Microsoft.AspNetCore.Mvc;
@@ -26,13 +27,12 @@ public static class DatasetExport
         """;
 
     /// <summary>The custom metadata of media item <c>m</c> as Visual Layer's metadata_items array (NULL when it has none).</summary>
-    public const string MetadataItemsSql = $"""
+    public static string MetadataItemsSql(IEnumerable<FieldDefinition> fields) => $"""
         SELECT jsonb_agg(jsonb_build_object(
                    'type', 'custom_metadata',
                    'properties', jsonb_build_object('field_name', f.field_name, 'field_type', f.field_type, 'value', {ValueJsonSql}))
                ORDER BY f.field_name)
-        FROM field_values v JOIN fields f ON f.field_id = v.field_id
-        WHERE v.media_id = m.media_id
+        FROM ({FieldValueTables.ItemValuesSql(fields)}) v JOIN fields f ON f.field_id = v.field_id
         """;
 
     /// <summary>Exports the whole dataset, or with <c>q</c> (the search query language) only the matching items.</summary>
@@ -73,7 +73,7 @@ public static class DatasetExport
         json.WriteStartArray("media_items");
 
         await using var cmd = new NpgsqlCommand($"""
-            SELECT m.media_id, m.media_type, m.file_name, m.file_path, ({MetadataItemsSql})::text
+            SELECT m.media_id, m.media_type, m.file_name, m.file_path, ({MetadataItemsSql(dataset.Fields)})::text
             FROM media_items m
             WHERE {where}
             ORDER BY m.media_id

@@ -13,6 +13,9 @@ public sealed class FieldDefinition
     public required bool IsMulti { get; init; }
     public IReadOnlyList<string> EnumOptions { get; init; } = [];
 
+    /// <summary>The field's values table is indexed and attached (fields.values_indexed): its values are readable.</summary>
+    public bool ValuesIndexed { get; init; }
+
     private HashSet<string>? _options;
 
     /// <summary>Options as a set, with lookups by span so validating a row needs no string of its own.</summary>

@@ -1,7 +1,9 @@
 using Ingestion.Api.Features.Datasets;
+using Ingestion.Api.Features.Query;
 using Ingestion.Api.Features.Schemas;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Infrastructure.Auth;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Api.Infrastructure.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -88,6 +90,8 @@ public static class FieldsApi
             cmd.Parameters.Add(new NpgsqlParameter { Value = isMulti });
             cmd.Parameters.Add(new NpgsqlParameter { Value = taskId });
             createdAt = (DateTime)(await cmd.ExecuteScalarAsync(ct))!;
+            // The field's own values table, empty and detached until its first upload fills and indexes it.
+            await conn.ExecuteAsync("SELECT create_field_values_table($1)", ct, fieldId);
             await tx.CommitAsync(ct);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -132,14 +136,16 @@ public static class FieldsApi
         NpgsqlDataSource db, CancellationToken ct)
     {
         var workspaceId = http.User.WorkspaceId();
-        await using var cmd = db.CreateCommand($"""
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var dataset = await MediaFilter.LoadDatasetAsync(conn, workspaceId, datasetId, ct);
+        await using var cmd = new NpgsqlCommand($"""
             SELECT f.field_name, f.field_type, ({DatasetExport.ValueJsonSql})::text
             FROM media_items m
-            LEFT JOIN field_values v ON v.media_id = m.media_id
+            LEFT JOIN LATERAL ({FieldValueTables.ItemValuesSql(dataset?.Fields ?? [])}) v ON true
             LEFT JOIN fields f ON f.field_id = v.field_id
             WHERE m.workspace_id = $1 AND m.dataset_id = $2 AND m.media_id = $3
             ORDER BY f.field_name
-            """);
+            """, conn);
         cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = datasetId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = mediaId });

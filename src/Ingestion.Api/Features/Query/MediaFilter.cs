@@ -18,7 +18,7 @@ public static class MediaFilter
     public static async Task<QueryableDataset?> LoadDatasetAsync(NpgsqlConnection conn, Guid workspaceId, Guid datasetId, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("""
-            SELECT d.name, f.field_id, f.field_name, f.field_type, f.is_multi, coalesce(f.enum_options, '{}')
+            SELECT d.name, f.field_id, f.field_name, f.field_type, f.is_multi, coalesce(f.enum_options, '{}'), f.values_indexed
             FROM datasets d LEFT JOIN fields f ON f.dataset_id = d.dataset_id AND f.workspace_id = d.workspace_id
             WHERE d.workspace_id = $1 AND d.dataset_id = $2
             """, conn) { Parameters = { new() { Value = workspaceId }, new() { Value = datasetId } } };
@@ -38,6 +38,7 @@ public static class MediaFilter
                     Type = FieldDefinition.ParseType(r.GetString(3))!.Value,
                     IsMulti = r.GetBoolean(4),
                     EnumOptions = r.GetFieldValue<string[]>(5),
+                    ValuesIndexed = r.GetBoolean(6),
                 });
             }
         }
@@ -174,7 +175,7 @@ public static class MediaFilter
     /// OFFSET). Columns: media_id, media_type, file_name, file_path, metadata_items as JSON text (or NULL).
     /// </summary>
     public static NpgsqlCommand PageCommand(NpgsqlConnection conn, string where, List<NpgsqlParameter> parameters, Guid? after, int rows,
-        bool includeMetadata)
+        QueryableDataset? includeMetadataOf)
     {
         var page = new StringBuilder(where);
         if (after is not null)
@@ -186,7 +187,7 @@ public static class MediaFilter
         // The page is chosen in the inner query; metadata is gathered in the outer one, so only for the rows returned.
         var cmd = new NpgsqlCommand($"""
             SELECT m.media_id, m.media_type, m.file_name, m.file_path,
-                   {(includeMetadata ? $"coalesce(({DatasetExport.MetadataItemsSql})::text, '[]')" : "NULL")}
+                   {(includeMetadataOf is not null ? $"coalesce(({DatasetExport.MetadataItemsSql(includeMetadataOf.Fields)})::text, '[]')" : "NULL")}
             FROM (
                 SELECT m.media_id, m.media_type, m.file_name, m.file_path
                 FROM media_items m

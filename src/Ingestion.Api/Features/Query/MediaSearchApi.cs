@@ -87,7 +87,8 @@ public static class MediaSearchApi
         var parameters = new List<NpgsqlParameter>();
         var where = MediaFilter.Where(workspaceId, datasetId, plan, parameters, perItem);
         // One row past the page says whether there is a next one.
-        await using var cmd = MediaFilter.PageCommand(conn, where, parameters, after, limit + 1, request.IncludeMetadata ?? true);
+        await using var cmd = MediaFilter.PageCommand(conn, where, parameters, after, limit + 1,
+            request.IncludeMetadata ?? true ? dataset : null);
         var items = new List<SearchMediaItem>(Math.Min(limit, 128));
         string? next = null;
         await using var r = await cmd.ExecuteReaderAsync(ct);

@@ -17,6 +17,10 @@ public sealed record UploadAcceptedResponse(Guid TaskId, string Status, long Upl
 
 public sealed record SampleError(long RowIndex, string? MediaId, string ErrorCode, string Reason, string? Value, long? Line, long? Column);
 
+/// <summary>
+/// A task's progress and counts. Phase, while a field's first upload is bulk-loaded: "loading" (rows into the field's
+/// table), then "indexing" (its indexes are built once at the end, which Progress follows too). Null otherwise.
+/// </summary>
 public sealed record TaskStatusResponse(
     Guid TaskId,
     string Status,
@@ -36,7 +40,8 @@ public sealed record TaskStatusResponse(
     DateTime? QueuedAt,
     DateTime? StartedAt,
     DateTime? CompletedAt,
-    string ErrorsUrl);
+    string ErrorsUrl,
+    string? Phase = null);
 
 public static class UploadsApi
 {

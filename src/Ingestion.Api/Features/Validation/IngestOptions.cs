@@ -6,4 +6,11 @@ public sealed class IngestOptions
 
     /// <summary>The most rows per checkpoint (fewer when the database is slow). Each checkpoint is one transaction and one progress update.</summary>
     public int BatchRows { get; set; } = 20_000;
+
+    /// <summary>
+    /// A field's first upload is bulk-loaded (COPY into its unindexed table, indexes built at the end) when its dataset
+    /// holds at most this many media items: the job keeps their ids in memory, 24 bytes each. Past it, the upload
+    /// inserts row by row set-wise into the indexed table, in memory that does not grow with the dataset.
+    /// </summary>
+    public int BulkLoadMaxItems { get; set; } = 4_000_000;
 }

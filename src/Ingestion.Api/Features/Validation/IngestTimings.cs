@@ -12,7 +12,10 @@ internal sealed class IngestTimings
     /// <summary>The reading stage blocked because the database stage was still busy with earlier batches.</summary>
     public TimeSpan ReadWaiting;
 
-    /// <summary>Binary COPY of a batch into the staging table, with its statistics.</summary>
+    /// <summary>Loading the bulk load's ledger of the dataset's media items.</summary>
+    public TimeSpan Ledger;
+
+    /// <summary>Binary COPY of a batch: into the staging table, or for a bulk load straight into the field's table.</summary>
     public TimeSpan Copy;
 
     /// <summary>The classify-and-insert statement: media lookups, duplicate detection, inserting values.</summary>
@@ -21,11 +24,14 @@ internal sealed class IngestTimings
     /// <summary>Row errors found in C#, the checkpoint, and the commit.</summary>
     public TimeSpan Commit;
 
+    /// <summary>A bulk load's index builds and attach, at the end.</summary>
+    public TimeSpan Index;
+
     /// <summary>The database stage idle, waiting for the next batch to be read.</summary>
     public TimeSpan DatabaseWaiting;
 
     public override string ToString() =>
         $"read+parse+validate {Read.TotalSeconds:F2}s (blocked on the database {ReadWaiting.TotalSeconds:F2}s); " +
         $"copy {Copy.TotalSeconds:F2}s, classify+insert {Classify.TotalSeconds:F2}s, errors+checkpoint+commit {Commit.TotalSeconds:F2}s " +
-        $"(idle waiting for rows {DatabaseWaiting.TotalSeconds:F2}s)";
+        $"(idle waiting for rows {DatabaseWaiting.TotalSeconds:F2}s); ledger {Ledger.TotalSeconds:F2}s, index+attach {Index.TotalSeconds:F2}s";
 }

@@ -73,15 +73,52 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             return;
         }
+        // One task of a field at a time: a bulk load is exact only while it is the one writer of the field's table,
+        // and a later upload must see the table indexed. A task waits here, still QUEUED, for the one before it.
+        await conn.ExecuteAsync("SELECT pg_advisory_lock($1, $2)", ct, FieldLockClass, FieldLockKey(task.Field.FieldId));
+        try
+        {
+            await ProcessLockedAsync(conn, task, ct);
+        }
+        catch (Exception e) when (!IsTransient(e, ct) && !task.IsDryRun)
+        {
+            // The task is about to end FAILED with what it stored counted: index and attach the field's table now, so
+            // those values are readable instead of waiting for the field's next upload. Still under the field's lock.
+            try
+            {
+                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
+            }
+            catch (Exception indexing) when (!ct.IsCancellationRequested)
+            {
+                logger.LogError(indexing, "Task {TaskId}: indexing field {FieldId} after a failure failed too; its next upload will", task.TaskId, task.Field.FieldId);
+            }
+            throw;
+        }
+        finally
+        {
+            if (conn.State == System.Data.ConnectionState.Open)
+            {
+                await conn.ExecuteAsync("SELECT pg_advisory_unlock($1, $2)", CancellationToken.None, FieldLockClass, FieldLockKey(task.Field.FieldId));
+            }
+        }
+    }
+
+    private async Task ProcessLockedAsync(NpgsqlConnection conn, LoadedTask task, CancellationToken ct)
+    {
+        var taskId = task.TaskId;
+        var timings = new IngestTimings();
+        var choosing = Stopwatch.GetTimestamp();
+        var ledger = await ChooseLoadAsync(conn, task, ct);
+        timings.Ledger += Stopwatch.GetElapsedTime(choosing);
         await conn.ExecuteAsync("""
-            UPDATE tasks SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now())
-            WHERE task_id = $1 AND status = 'QUEUED'
-            """, ct, taskId);
+            UPDATE tasks SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now()),
+                             load_phase = CASE WHEN $2 THEN 'loading' END
+            WHERE task_id = $1 AND status IN ('QUEUED', 'IN_PROGRESS')
+            """, ct, taskId, ledger is not null);
         await conn.ExecuteAsync(ValueBatch.CreateStagingSql, ct);
 
         var started = Stopwatch.GetTimestamp();
         var limits = limitOptions.Value;
-        var timings = new IngestTimings();
         // The file is read on a connection of its own, so reading the next batch overlaps with the database work
         // on this one, which holds the task's lock and the staging table.
         await using var readConnection = await dataSource.OpenConnectionAsync(ct);
@@ -96,7 +133,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var empty = Channel.CreateUnbounded<ValueBatch>();
         for (var i = 0; i < 3; i++)
         {
-            empty.Writer.TryWrite(new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun));
+            empty.Writer.TryWrite(new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun, ledger));
         }
         var pace = new BatchPace(Math.Max(1, options.Value.BatchRows));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -122,10 +159,46 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             throw;
         }
         var (rowsRead, broken) = await reading;
+        if (ledger is not null)
+        {
+            var indexing = Stopwatch.GetTimestamp();
+            await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
+            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
+            timings.Index += Stopwatch.GetElapsedTime(indexing);
+        }
         await FinishAsync(conn, task, rowsRead, broken, ct);
         logger.LogInformation("Task {TaskId}: {Rows} rows in {Seconds:F2}s{Broken}", taskId, rowsRead,
             Stopwatch.GetElapsedTime(started).TotalSeconds, broken is null ? "" : $"; file broken: {broken.Message}");
         logger.LogDebug("Task {TaskId} phases: {Timings}", taskId, timings);
+    }
+
+    /// <summary>
+    /// A field's first real upload is a bulk load (its ledger of the dataset's items, COPY into the unindexed table,
+    /// indexes at the end) when the dataset is small enough to hold in memory. Everything else goes through the indexed
+    /// table, which is first indexed and attached if an earlier bulk load stopped before doing so. A dry run on an empty
+    /// field leaves the table alone, so the real upload after it can still bulk-load.
+    /// </summary>
+    private async Task<MediaValueLedger?> ChooseLoadAsync(NpgsqlConnection conn, LoadedTask task, CancellationToken ct)
+    {
+        if (await FieldValueTables.IsIndexedAsync(conn, task.Field.FieldId, ct))
+        {
+            return null;
+        }
+        if (!task.IsDryRun)
+        {
+            var ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, task.TaskId,
+                options.Value.BulkLoadMaxItems, ct);
+            if (ledger is not null)
+            {
+                logger.LogDebug("Task {TaskId} bulk-loads against {Items} media items", task.TaskId, ledger.Items);
+                return ledger;
+            }
+        }
+        if (!task.IsDryRun || await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct))
+        {
+            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
+        }
+        return null;
     }
 
     /// <summary>
@@ -291,6 +364,15 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         IOException or System.Net.Sockets.SocketException or TimeoutException => true,
         _ => false,
     };
+
+    // The two-key advisory lock space is apart from the one-key space of task locks; this class marks field locks.
+    private const int FieldLockClass = 0x1A65;
+
+    private static int FieldLockKey(Guid fieldId)
+    {
+        var key = LockKey(fieldId);
+        return (int)key ^ (int)(key >> 32);
+    }
 
     /// <summary>Advisory locks take a bigint; fold the task id into one.</summary>
     private static long LockKey(Guid taskId)

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Infrastructure.Database;
 using Npgsql;
@@ -7,13 +10,15 @@ using NpgsqlTypes;
 namespace Ingestion.Api.Features.Validation;
 
 /// <summary>
-/// The rows of one checkpoint. Type errors are found here in C#; media existence and one-value-per-item are
-/// decided set-wise in SQL. A flush commits the values, the row errors and the task's checkpoint in one
-/// transaction, so after a crash the job resumes at the checkpoint and every count stays exact. A dry run
-/// classifies exactly as a real upload would, but records would-be values in dry_run_values, never in field_values.
+/// The rows of one checkpoint. Type errors are found here in C#. Media existence and one-value-per-item are decided
+/// either in C# against the <see cref="MediaValueLedger"/> of a bulk load (a field's first upload, COPY straight into
+/// the field's unindexed table), or set-wise in SQL against the indexed table. A flush commits the values, the row
+/// errors and the task's checkpoint in one transaction, so after a crash the job resumes at the checkpoint and every
+/// count stays exact. A dry run classifies exactly as a real upload would, but records would-be values in
+/// dry_run_values, never in field_values.
 /// </summary>
 internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid workspaceId, int maxStringLength = ValueValidator.MaxStringLength,
-    bool dryRun = false)
+    bool dryRun = false, MediaValueLedger? ledger = null)
 {
     private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value);
 
@@ -64,6 +69,11 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     /// <summary>Commits the rows, their errors and the batch's checkpoint in one transaction.</summary>
     public async Task FlushAsync(NpgsqlConnection conn, IngestTimings timings, CancellationToken ct)
     {
+        if (ledger is not null)
+        {
+            await FlushBulkAsync(conn, ledger, timings, ct);
+            return;
+        }
         var clock = Stopwatch.GetTimestamp();
         await using var tx = await conn.BeginTransactionAsync(ct);
         // The commit need not wait for its WAL to reach the disk: values, row errors and checkpoint are one
@@ -91,7 +101,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                     """, conn) { Parameters = { new() { Value = field.DatasetId } } };
                 await resolve.ExecuteNonQueryAsync(ct);
             }
-            await using var classify = new NpgsqlCommand(dryRun ? DryRunClassifySql : ClassifySql, conn)
+            await using var classify = new NpgsqlCommand(dryRun ? DryRunClassifySql : ClassifySql(FieldValueTables.TableName(field.FieldId)), conn)
             {
                 Parameters =
                 {
@@ -111,7 +121,14 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         {
             await CopyErrorsAsync(conn, ct);
         }
-        await using (var checkpoint = new NpgsqlCommand("""
+        await CheckpointAsync(conn, inserted, errors, ct);
+        await tx.CommitAsync(ct);
+        timings.Commit += Stopwatch.GetElapsedTime(clock);
+    }
+
+    private async Task CheckpointAsync(NpgsqlConnection conn, long inserted, long errors, CancellationToken ct)
+    {
+        await using var checkpoint = new NpgsqlCommand("""
             UPDATE tasks
             SET rows_processed = $2, bytes_processed = $3,
                 inserted_rows = inserted_rows + $4, error_count = error_count + $5
@@ -123,12 +140,111 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                 new() { Value = taskId }, new() { Value = RowsProcessed }, new() { Value = BytesProcessed },
                 new() { Value = inserted }, new() { Value = errors },
             },
-        })
+        };
+        await checkpoint.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// A bulk load's flush: each row is checked against the ledger in file order (so the first row for an item wins,
+    /// as in the SQL classify) and the survivors are COPYed straight into the field's table, which has no index yet.
+    /// The ledger is updated before the commit; if the commit fails the job stops and a new run reloads the ledger
+    /// from what was committed.
+    /// </summary>
+    private async Task FlushBulkAsync(NpgsqlConnection conn, MediaValueLedger ledger, IngestTimings timings, CancellationToken ct)
+    {
+        var clock = Stopwatch.GetTimestamp();
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var relaxed = new NpgsqlCommand("SET LOCAL synchronous_commit = off", conn))
         {
-            await checkpoint.ExecuteNonQueryAsync(ct);
+            await relaxed.ExecuteNonQueryAsync(ct);
         }
+        var byName = _hasFileNames ? await ResolveFileNamesAsync(conn, ct) : null;
+        long inserted = 0;
+        await using (var w = await conn.BeginBinaryImportAsync($"""
+            COPY {FieldValueTables.TableName(field.FieldId)}
+                (field_id, media_id, workspace_id, dataset_id, task_id, row_index, value_text, value_float, value_datetime, value_enums)
+            FROM STDIN (FORMAT BINARY)
+            """, ct))
+        {
+            foreach (var s in _staged)
+            {
+                var mediaId = s.MediaId ?? (byName is not null && byName.TryGetValue(s.FileName!, out var id) ? id : null);
+                if (mediaId is not { } m)
+                {
+                    Refuse(s, null, RowErrorCodes.MediaNotFound,
+                        $"No media item named {JsonSerializer.Serialize(s.FileName, ErrorJson)} is registered in this dataset. Register it first, or fix the file_name.");
+                    continue;
+                }
+                switch (ledger.Claim(m, s.RowIndex, out var priorRow))
+                {
+                    case ClaimVerdict.Stored:
+                        w.StartRow();
+                        w.Write(field.FieldId, NpgsqlDbType.Uuid);
+                        w.Write(m, NpgsqlDbType.Uuid);
+                        w.Write(workspaceId, NpgsqlDbType.Uuid);
+                        w.Write(field.DatasetId, NpgsqlDbType.Uuid);
+                        w.Write(taskId, NpgsqlDbType.Uuid);
+                        w.Write(s.RowIndex, NpgsqlDbType.Bigint);
+                        WriteNullable(w, s.Value.Text, NpgsqlDbType.Text);
+                        WriteNullable(w, s.Value.Float, NpgsqlDbType.Double);
+                        WriteNullable(w, s.Value.Timestamp, NpgsqlDbType.TimestampTz);
+                        WriteNullable(w, s.Value.Enums, NpgsqlDbType.Array | NpgsqlDbType.Text);
+                        inserted++;
+                        break;
+                    case ClaimVerdict.UnknownItem:
+                        Refuse(s, m, RowErrorCodes.MediaNotFound,
+                            $"No media item with media_id {m} is registered in this dataset. Register it first, or fix the id.");
+                        break;
+                    case ClaimVerdict.RepeatInFile:
+                        Refuse(s, m, RowErrorCodes.DuplicateMediaId,
+                            $"media_id {m} already has a value from row {priorRow} of this file; a media item holds one value per field. Keep one of the rows.");
+                        break;
+                    default:
+                        Refuse(s, m, RowErrorCodes.ValueAlreadySet,
+                            $"media_id {m} already has a value for this field from an earlier upload; values are immutable. Drop this row.");
+                        break;
+                }
+            }
+            await w.CompleteAsync(ct);
+        }
+        timings.Copy += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
+        if (_errors.Count > 0)
+        {
+            await CopyErrorsAsync(conn, ct);
+        }
+        await CheckpointAsync(conn, inserted, _errors.Count, ct);
         await tx.CommitAsync(ct);
         timings.Commit += Stopwatch.GetElapsedTime(clock);
+    }
+
+    /// <summary>A refused row reported as the SQL classify reports it: the item's id when known, the value as stored.</summary>
+    private void Refuse(StagedValue s, Guid? mediaId, string code, string reason) =>
+        _errors.Add(new PendingError(s.RowIndex, s.Line, mediaId?.ToString() ?? s.FileName, s.FileName, code, reason, ShownValue(s.Value)));
+
+    /// <summary>The value as the SQL classify's coalesce(value_text, value_float::text, …) shows it.</summary>
+    private static string? ShownValue(TypedValue v) =>
+        v.Text
+        ?? v.Float?.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e')
+        ?? v.Timestamp?.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture)
+        ?? (v.Enums is { } e ? JsonSerializer.Serialize(e, ErrorJson) : null);
+
+    private static readonly JsonSerializerOptions ErrorJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private async Task<Dictionary<string, Guid>> ResolveFileNamesAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        var names = _staged.Where(s => s.MediaId is null).Select(s => PgText.Storable(s.FileName)!).Distinct().ToArray();
+        var resolved = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        await using var cmd = new NpgsqlCommand(
+            "SELECT file_name, media_id FROM media_items WHERE dataset_id = $1 AND file_name = ANY($2)", conn)
+        {
+            Parameters = { new() { Value = field.DatasetId }, new() { Value = names } },
+        };
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            resolved[reader.GetString(0)] = reader.GetGuid(1);
+        }
+        return resolved;
     }
 
     public const string CreateStagingSql = """
@@ -152,9 +268,9 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     // (ON CONFLICT DO NOTHING), so a row costs one probe of field_values rather than two, and only the rows the
     // insert refused (few) are looked up to explain why. Every CTE sees the snapshot from before the insert, so
     // that lookup finds the value that was already there, never the one this statement stores.
-    private static readonly string ClassifySql = Classify(
-        store: """
-            INSERT INTO field_values (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
+    private static string ClassifySql(string table) => Classify(
+        store: $"""
+            INSERT INTO {table} (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
                                       value_text, value_float, value_datetime, value_enums)
             SELECT $3, media_id, $4, $2, $1, row_index, value_text, value_float, value_datetime, value_enums
             FROM s

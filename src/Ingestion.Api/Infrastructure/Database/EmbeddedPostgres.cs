@@ -76,7 +76,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             var settings = new List<string>
             {
                 $"-p {port}", "-c listen_addresses=127.0.0.1", $"-c unix_socket_directories={runDir}",
-                "-c max_connections=200", "-c shared_buffers=256MB", "-c max_wal_size=4GB",
+                "-c max_connections=200", "-c shared_buffers=256MB", "-c max_wal_size=4GB", "-c log_lock_waits=on",
             };
             if (options.Ephemeral)
             {

@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using Ingestion.Api.Features.Fields;
+using Ingestion.Api.Infrastructure.Database;
+using Npgsql;
+
+namespace Ingestion.Api.Features.Validation;
+
+public enum ClaimVerdict { Stored, UnknownItem, RepeatInFile, AlreadySet }
+
+/// <summary>
+/// What a field's first upload checks each row against without asking the database: the dataset's media item ids,
+/// sorted, and for each the row that already gave it a value in this field. It is exact only while this job is the
+/// one writer of the field's table, which the field's lock (UploadTaskRunner) guarantees. Memory is 24 bytes per item
+/// of the dataset, so the job uses it only up to <see cref="IngestOptions.BulkLoadMaxItems"/> items.
+/// </summary>
+internal sealed class MediaValueLedger
+{
+    private const long NoValue = 0;
+    private const long EarlierUpload = -1;
+
+    private readonly UInt128[] _ids;
+    // NoValue, EarlierUpload, or row + 1 for a value from row `row` of this task.
+    private readonly long[] _claims;
+    // _starts[p] is the first position whose id's top 16 bits are >= p, so a lookup searches a slice of ~n/65536 ids.
+    private readonly int[] _starts = new int[65537];
+
+    private MediaValueLedger(UInt128[] ids)
+    {
+        _ids = ids;
+        _claims = new long[ids.Length];
+        var p = 0;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var prefix = (int)(ids[i] >> 112);
+            while (p <= prefix)
+            {
+                _starts[p++] = i;
+            }
+        }
+        while (p <= 65536)
+        {
+            _starts[p++] = ids.Length;
+        }
+    }
+
+    public int Items => _ids.Length;
+
+    /// <summary>
+    /// Loads the dataset's items and the values already in the field's table (from an earlier part of this task, or
+    /// from an earlier upload that stopped before indexing it). Null when the dataset holds more than
+    /// <paramref name="maxItems"/> items. Items registered while the upload runs are not in it: their rows are reported unknown.
+    /// </summary>
+    public static async Task<MediaValueLedger?> LoadAsync(NpgsqlConnection conn, Guid datasetId, Guid fieldId, Guid taskId, int maxItems,
+        CancellationToken ct)
+    {
+        // Read in heap order and sorted here: right after a large registration the visibility map is not set yet, and an
+        // index-only scan in key order then visits the heap once per item at random (measured: 2 s against 0.3 s for 1M).
+        var ids = new UInt128[1024];
+        var n = 0;
+        await using (var cmd = new NpgsqlCommand("SELECT media_id FROM media_items WHERE dataset_id = $1 LIMIT $2", conn)
+        {
+            Parameters = { new() { Value = datasetId }, new() { Value = (long)maxItems + 1 } },
+        })
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                if (n == maxItems)
+                {
+                    return null;
+                }
+                if (n == ids.Length)
+                {
+                    Array.Resize(ref ids, (int)Math.Min((long)ids.Length * 2, maxItems));
+                }
+                ids[n++] = Key(reader.GetGuid(0));
+            }
+        }
+        Array.Resize(ref ids, n);
+        Array.Sort(ids);
+        var ledger = new MediaValueLedger(ids);
+        await using (var cmd = new NpgsqlCommand($"SELECT media_id, task_id = $1, row_index FROM {FieldValueTables.TableName(fieldId)}", conn)
+        {
+            Parameters = { new() { Value = taskId } },
+        })
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                var at = ledger.Find(reader.GetGuid(0));
+                if (at >= 0)
+                {
+                    ledger._claims[at] = reader.GetBoolean(1) ? reader.GetInt64(2) + 1 : EarlierUpload;
+                }
+            }
+        }
+        return ledger;
+    }
+
+    /// <summary>
+    /// Gives the item the value of row <paramref name="rowIndex"/> unless it is unknown or already has one.
+    /// <paramref name="priorRow"/> is the row of this file that gave it its value, for <see cref="ClaimVerdict.RepeatInFile"/>.
+    /// </summary>
+    public ClaimVerdict Claim(Guid mediaId, long rowIndex, out long priorRow)
+    {
+        priorRow = -1;
+        var at = Find(mediaId);
+        if (at < 0)
+        {
+            return ClaimVerdict.UnknownItem;
+        }
+        var claim = _claims[at];
+        if (claim == NoValue)
+        {
+            _claims[at] = rowIndex + 1;
+            return ClaimVerdict.Stored;
+        }
+        if (claim == EarlierUpload)
+        {
+            return ClaimVerdict.AlreadySet;
+        }
+        priorRow = claim - 1;
+        return ClaimVerdict.RepeatInFile;
+    }
+
+    private int Find(Guid mediaId)
+    {
+        var key = Key(mediaId);
+        var prefix = (int)(key >> 112);
+        var at = Array.BinarySearch(_ids, _starts[prefix], _starts[prefix + 1] - _starts[prefix], key);
+        return at >= 0 ? at : -1;
+    }
+
+    private static UInt128 Key(Guid id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes, bigEndian: true, out _);
+        return BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using Ingestion.Tests.Harness;
+using Npgsql;
+
+namespace Ingestion.Tests.Features.Validation;
+
+/// <summary>
+/// A field's first upload is bulk-loaded: rows are checked in C# against the dataset's items and COPYed into the
+/// field's own table, which is indexed and attached when the upload ends. Every later upload goes through the indexed
+/// table and SQL. Both must give every row the same verdict, word for word.
+/// </summary>
+[Collection(SharedAppCollection.Name)]
+public sealed class BulkLoadTests(SharedApp shared)
+{
+    public static TheoryData<string, string[]?, bool?> Types => new()
+    {
+        { "float", null, null },
+        { "enum", ["red", "green", "blue"], true },
+        { "string", null, null },
+        { "datetime", null, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public async Task A_bulk_loaded_first_upload_and_the_same_file_through_the_indexed_table_give_the_same_verdicts_and_values(
+        string type, string[]? options, bool? isMulti)
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var names = Enumerable.Range(0, 400).Select(i => $"frame é {i:D3}.jpg").ToList();
+        var items = await api.RegisterMediaAsync(dataset, names);
+        var rows = MixedRows(type, items, names);
+
+        // Field "bulk": its first upload, bulk-loaded.
+        var (bulkTask, bulkStatus) = await api.IngestAsync(dataset, "bulk", type, rows, options, isMulti);
+        // Field "indexed": a first upload that stores nothing indexes its table; the follow-up then goes through SQL.
+        await api.IngestAsync(dataset, "indexed", type, [new { media_id = Guid.NewGuid(), value = Value(type, 0) }], options, isMulti);
+        var followUp = await api.FollowUpTaskAsync(dataset, "indexed");
+        (await api.UploadRowsAsync(dataset, followUp, rows)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var indexedStatus = await api.WaitForTaskAsync(dataset, followUp);
+
+        bulkStatus["inserted_rows"]!.GetValue<long>().ShouldBe(indexedStatus["inserted_rows"]!.GetValue<long>());
+        bulkStatus["error_count"]!.GetValue<long>().ShouldBe(indexedStatus["error_count"]!.GetValue<long>());
+        bulkStatus["error_count"]!.GetValue<long>().ShouldBeGreaterThan(0);
+        await using var db = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        var bulkErrors = await LinesAsync(db, ErrorsSql, bulkTask);
+        var indexedErrors = await LinesAsync(db, ErrorsSql, followUp);
+        bulkErrors.Except(indexedErrors).ShouldBeEmpty("bulk-load verdicts the indexed path does not give");
+        indexedErrors.Except(bulkErrors).ShouldBeEmpty("indexed-path verdicts the bulk load does not give");
+        bulkErrors.ShouldContain(e => e.Contains("media_not_found") && e.Contains("No media item named \"frame é missing.jpg\""));
+        bulkErrors.ShouldContain(e => e.Contains("duplicate_media_id") && e.Contains("from row 1 of this file"));
+        (await LinesAsync(db, ValuesSql, bulkTask)).ShouldBe(await LinesAsync(db, ValuesSql, followUp));
+
+        // A repeat of the file on the bulk-loaded field now goes through SQL: every stored row is already set there.
+        var again = await api.FollowUpTaskAsync(dataset, "bulk");
+        (await api.UploadRowsAsync(dataset, again, rows)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var againStatus = await api.WaitForTaskAsync(dataset, again);
+        againStatus["inserted_rows"]!.GetValue<long>().ShouldBe(0);
+        (await ScalarAsync<long>(db, "SELECT count(*) FROM row_errors WHERE task_id = $1 AND error_code = 'value_already_set'", again))
+            .ShouldBe(bulkStatus["inserted_rows"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_field_table_gets_the_key_and_the_one_query_index_its_type_needs_once_its_first_upload_ends()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var items = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
+        var declared = await api.DeclareFieldAsync(dataset, "score", "float");
+        await using var db = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        var fieldId = await ScalarAsync<Guid>(db, "SELECT field_id FROM tasks WHERE task_id = $1", declared);
+
+        // A dry run first stores nothing and leaves the table to the real upload's bulk load.
+        var dryRun = await api.UploadAndWaitAsync(dataset, api.Http.PostAsync(
+            $"/api/v1/datasets/{dataset}/custom_metadata/tasks/{declared}?dry_run=true",
+            new StringContent($$"""[{"media_id":"{{items[0]}}","value":1}]""", System.Text.Encoding.UTF8, "application/json")));
+        dryRun["inserted_rows"]!.GetValue<long>().ShouldBe(1); // would be stored
+        (await ScalarAsync<long>(db, "SELECT count(*) FROM field_values WHERE field_id = $1", fieldId)).ShouldBe(0);
+        (await ScalarAsync<bool>(db, "SELECT values_indexed FROM fields WHERE field_id = $1", fieldId)).ShouldBeFalse();
+
+        (await api.UploadRowsAsync(dataset, declared, items.Select((m, i) => (object)new { media_id = m, value = i + 0.5 })))
+            .StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        (await api.WaitForTaskAsync(dataset, declared))["status"]!.GetValue<string>().ShouldBe("COMPLETED");
+
+        (await ScalarAsync<bool>(db, "SELECT values_indexed FROM fields WHERE field_id = $1", fieldId)).ShouldBeTrue();
+        var indexes = await LinesAsync(db, "SELECT indexname FROM pg_indexes WHERE tablename = field_values_table($1) ORDER BY 1", fieldId);
+        indexes.ShouldBe([$"field_values_{fieldId:N}_float", $"field_values_{fieldId:N}_key"]);
+        (await ScalarAsync<long>(db, "SELECT count(*) FROM field_values WHERE field_id = $1", fieldId)).ShouldBe(2);
+        (await api.MediaValuesAsync(dataset, items[1])).Single()!["value"]!.GetValue<double>().ShouldBe(1.5);
+    }
+
+    // A refused float's value compares as a number: PostgreSQL writes some doubles with 17 digits where .NET writes the
+    // shortest form (2.4999999999999998e+22 against 2.5e+22, the same double), and both give the same value back.
+    private const string ErrorsSql = """
+        SELECT concat_ws(' | ', row_index, media_id, file_name, error_code, reason,
+                         CASE WHEN value ~ '^-?[0-9.]+(e[-+][0-9]+)?$' THEN value::float8::text ELSE value END, line)
+        FROM row_errors WHERE task_id = $1 ORDER BY row_index
+        """;
+
+    private const string ValuesSql = """
+        SELECT concat_ws(' | ', media_id, row_index, value_text, value_float, value_datetime, value_enums)
+        FROM field_values WHERE task_id = $1 ORDER BY row_index
+        """;
+
+    /// <summary>
+    /// Valid rows by id and by file name, and every kind of row the item checks refuse: an unknown id, an unknown name,
+    /// a repeat by id, a repeat by name of an item first named by id, and a wrong value (refused before the item checks).
+    /// </summary>
+    private static List<object> MixedRows(string type, IReadOnlyList<Guid> items, IReadOnlyList<string> names)
+    {
+        var rows = new List<object>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            rows.Add((i % 7) switch
+            {
+                1 => new { file_name = names[i], value = Value(type, i) },
+                2 => new { media_id = Guid.NewGuid(), value = Value(type, i) },
+                3 => new { media_id = items[i - 2], value = Value(type, i) },
+                4 => new { file_name = names[i - 4], value = Value(type, i) },
+                5 when i % 2 == 1 => new { media_id = items[i], value = (object)new { wrong = true } },
+                _ => new { media_id = items[i], value = Value(type, i) },
+            });
+        }
+        rows.Insert(2, new { file_name = "frame é missing.jpg", value = Value(type, 1) });
+        return rows;
+    }
+
+    private static object Value(string type, int i) => type switch
+    {
+        // Floats whose text differs between notations, so the refused rows' values are compared as stored.
+        "float" => (i % 4) switch { 0 => i + 0.1, 1 => 1e21 * i, 2 => 5e-7 * i, _ => -i / 3.0 },
+        "enum" => i % 3 == 0 ? new[] { "red", "blue" } : new[] { "green" },
+        "datetime" => new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i * 3601.25).ToString("O"),
+        _ => $"label \"{i}\" ü",
+    };
+
+    private static async Task<List<string>> LinesAsync(NpgsqlDataSource db, string sql, object arg)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = arg });
+        await using var r = await cmd.ExecuteReaderAsync();
+        var lines = new List<string>();
+        while (await r.ReadAsync())
+        {
+            lines.Add(r.GetString(0));
+        }
+        return lines;
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource db, string sql, params object[] args)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        foreach (var a in args)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
+        }
+        return (T)(await cmd.ExecuteScalarAsync())!;
+    }
+}
