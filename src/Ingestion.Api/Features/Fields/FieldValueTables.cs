@@ -59,11 +59,11 @@ public static class FieldValueTables
         await Task.WhenAll(Indexes(field).Select(async index =>
         {
             await using var conn = await dataSource.OpenConnectionAsync(ct);
-            await conn.ExecuteAsync("SELECT create_field_values_index($1, $2)", ct, field.FieldId, index);
+            await conn.ExecuteUntimedAsync("SELECT create_field_values_index($1, $2)", ct, field.FieldId, index);
         }));
         await using var attach = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await attach.BeginTransactionAsync(ct);
-        await attach.ExecuteAsync("SELECT attach_field_values_table($1)", ct, field.FieldId);
+        await attach.ExecuteUntimedAsync("SELECT attach_field_values_table($1)", ct, field.FieldId);
         await attach.ExecuteAsync("UPDATE fields SET values_indexed = true WHERE field_id = $1", ct, field.FieldId);
         await tx.CommitAsync(ct);
     }

@@ -48,35 +48,39 @@ internal sealed class MediaValueLedger
     /// <summary>
     /// Loads the dataset's items and the values already in the field's table (from an earlier part of this task, or
     /// from an earlier upload that stopped before indexing it). Null when the dataset holds more than
-    /// <paramref name="maxItems"/> items. Items registered while the upload runs are not in it: their rows are reported unknown.
+    /// <paramref name="maxItems"/> items.
     /// </summary>
     public static async Task<MediaValueLedger?> LoadAsync(NpgsqlConnection conn, Guid datasetId, Guid fieldId, Guid taskId, int maxItems,
         CancellationToken ct)
     {
+        // Counted first, so a dataset past the bound costs a count, not gigabytes read and thrown away, and the id array
+        // is allocated once at its size.
+        var count = await conn.ScalarAsync<long>(
+            "SELECT count(*) FROM (SELECT 1 FROM media_items WHERE dataset_id = $1 LIMIT $2) x", ct, datasetId, (long)maxItems + 1);
+        if (count > maxItems)
+        {
+            return null;
+        }
         // Read in heap order and sorted here: right after a large registration the visibility map is not set yet, and an
         // index-only scan in key order then visits the heap once per item at random (measured: 2 s against 0.3 s for 1M).
-        var ids = new UInt128[1024];
+        var ids = new UInt128[count];
         var n = 0;
         await using (var cmd = new NpgsqlCommand("SELECT media_id FROM media_items WHERE dataset_id = $1 LIMIT $2", conn)
         {
-            Parameters = { new() { Value = datasetId }, new() { Value = (long)maxItems + 1 } },
+            Parameters = { new() { Value = datasetId }, new() { Value = count } },
         })
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
             {
-                if (n == maxItems)
-                {
-                    return null;
-                }
-                if (n == ids.Length)
-                {
-                    Array.Resize(ref ids, (int)Math.Min((long)ids.Length * 2, maxItems));
-                }
                 ids[n++] = Key(reader.GetGuid(0));
             }
         }
-        Array.Resize(ref ids, n);
+        // Items registered between the count and the read are not in this upload's ledger: their rows are reported unknown.
+        if (n < ids.Length)
+        {
+            Array.Resize(ref ids, n);
+        }
         Array.Sort(ids);
         var ledger = new MediaValueLedger(ids);
         await using (var cmd = new NpgsqlCommand($"SELECT media_id, task_id = $1, row_index FROM {FieldValueTables.TableName(fieldId)}", conn)

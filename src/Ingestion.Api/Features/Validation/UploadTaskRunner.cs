@@ -75,7 +75,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         // One task of a field at a time: a bulk load is exact only while it is the one writer of the field's table,
         // and a later upload must see the table indexed. A task waits here, still QUEUED, for the one before it.
-        await conn.ExecuteAsync("SELECT pg_advisory_lock($1, $2)", ct, FieldLockClass, FieldLockKey(task.Field.FieldId));
+        await conn.ExecuteUntimedAsync("SELECT pg_advisory_lock($1, $2)", ct, FieldLockClass, FieldLockKey(task.Field.FieldId));
         try
         {
             await ProcessLockedAsync(conn, task, ct);

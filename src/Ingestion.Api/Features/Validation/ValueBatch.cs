@@ -160,10 +160,11 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         }
         var byName = _hasFileNames ? await ResolveFileNamesAsync(conn, ct) : null;
         long inserted = 0;
+        // Only what differs from row to row: the table defaults field, workspace and dataset (migration 0008), and the
+        // typed columns other than the field's are NULL.
+        var column = ValueColumn(field);
         await using (var w = await conn.BeginBinaryImportAsync($"""
-            COPY {FieldValueTables.TableName(field.FieldId)}
-                (field_id, media_id, workspace_id, dataset_id, task_id, row_index, value_text, value_float, value_datetime, value_enums)
-            FROM STDIN (FORMAT BINARY)
+            COPY {FieldValueTables.TableName(field.FieldId)} (media_id, task_id, row_index, {column}) FROM STDIN (FORMAT BINARY)
             """, ct))
         {
             foreach (var s in _staged)
@@ -179,16 +180,16 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                 {
                     case ClaimVerdict.Stored:
                         w.StartRow();
-                        w.Write(field.FieldId, NpgsqlDbType.Uuid);
                         w.Write(m, NpgsqlDbType.Uuid);
-                        w.Write(workspaceId, NpgsqlDbType.Uuid);
-                        w.Write(field.DatasetId, NpgsqlDbType.Uuid);
                         w.Write(taskId, NpgsqlDbType.Uuid);
                         w.Write(s.RowIndex, NpgsqlDbType.Bigint);
-                        WriteNullable(w, s.Value.Text, NpgsqlDbType.Text);
-                        WriteNullable(w, s.Value.Float, NpgsqlDbType.Double);
-                        WriteNullable(w, s.Value.Timestamp, NpgsqlDbType.TimestampTz);
-                        WriteNullable(w, s.Value.Enums, NpgsqlDbType.Array | NpgsqlDbType.Text);
+                        switch (column)
+                        {
+                            case "value_float": w.Write(s.Value.Float!.Value, NpgsqlDbType.Double); break;
+                            case "value_datetime": w.Write(s.Value.Timestamp!.Value, NpgsqlDbType.TimestampTz); break;
+                            case "value_enums": w.Write(s.Value.Enums!, NpgsqlDbType.Array | NpgsqlDbType.Text); break;
+                            default: w.Write(s.Value.Text!, NpgsqlDbType.Text); break;
+                        }
                         inserted++;
                         break;
                     case ClaimVerdict.UnknownItem:
@@ -216,6 +217,15 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         await tx.CommitAsync(ct);
         timings.Commit += Stopwatch.GetElapsedTime(clock);
     }
+
+    /// <summary>The one typed column a field's values fill (ValueValidator sets exactly that one).</summary>
+    private static string ValueColumn(FieldDefinition f) => f.Type switch
+    {
+        FieldType.Float => "value_float",
+        FieldType.Datetime => "value_datetime",
+        FieldType.Enum when f.IsMulti => "value_enums",
+        _ => "value_text",
+    };
 
     /// <summary>A refused row reported as the SQL classify reports it: the item's id when known, the value as stored.</summary>
     private void Refuse(StagedValue s, Guid? mediaId, string code, string reason) =>

@@ -40,7 +40,7 @@ public static class DatabaseExtensions
         }
 
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)!;
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithoutJit(connectionString)).Build());
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithLargerBuffers(WithoutJit(connectionString))).Build());
         builder.Services.AddHostedService<SchemaMigrator>();
         return builder;
     }
@@ -55,6 +55,28 @@ public static class DatabaseExtensions
         if (string.IsNullOrEmpty(csb.Options) || !csb.Options.Contains("jit", StringComparison.OrdinalIgnoreCase))
         {
             csb.Options = $"{csb.Options} -c jit=off".Trim();
+        }
+        return csb.ConnectionString;
+    }
+
+    /// <summary>
+    /// Bulk loads stream ~100 MB of COPY data per million rows, and reading a stored upload or a dataset's item ids
+    /// streams as much back: 64 KiB buffers instead of Npgsql's 8 KiB cut the system calls on both sides eightfold.
+    /// A connection string that sets its own sizes keeps them.
+    /// </summary>
+    private static string WithLargerBuffers(string connectionString)
+    {
+        const int Size = 64 * 1024;
+        var csb = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Write Buffer Size", StringComparison.OrdinalIgnoreCase)
+            && !connectionString.Contains("WriteBufferSize", StringComparison.OrdinalIgnoreCase))
+        {
+            csb.WriteBufferSize = Size;
+        }
+        if (!connectionString.Contains("Read Buffer Size", StringComparison.OrdinalIgnoreCase)
+            && !connectionString.Contains("ReadBufferSize", StringComparison.OrdinalIgnoreCase))
+        {
+            csb.ReadBufferSize = Size;
         }
         return csb.ConnectionString;
     }

@@ -17,6 +17,17 @@ public static class NpgsqlConnectionExtensions
         return (T)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
+    /// <summary>
+    /// The same without the command timeout, for statements whose duration grows with the data or that wait on a lock
+    /// by design (index builds, a field's lock); they end by completing or by <paramref name="ct"/>.
+    /// </summary>
+    public static async Task ExecuteUntimedAsync(this NpgsqlConnection conn, string sql, CancellationToken ct, params object[] args)
+    {
+        await using var cmd = Command(conn, sql, args);
+        cmd.CommandTimeout = 0;
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
     private static NpgsqlCommand Command(NpgsqlConnection conn, string sql, object[] args)
     {
         var cmd = new NpgsqlCommand(sql, conn);

@@ -87,6 +87,9 @@ public sealed class BulkLoadTests(SharedApp shared)
         indexes.ShouldBe([$"field_values_{fieldId:N}_float", $"field_values_{fieldId:N}_key"]);
         (await ScalarAsync<long>(db, "SELECT count(*) FROM field_values WHERE field_id = $1", fieldId)).ShouldBe(2);
         (await api.MediaValuesAsync(dataset, items[1])).Single()!["value"]!.GetValue<double>().ShouldBe(1.5);
+        // The field's own table is as immutable as the parent: TRUNCATE triggers do not pass from parent to partition.
+        await using var truncate = db.CreateCommand($"TRUNCATE field_values_{fieldId:N}");
+        (await Should.ThrowAsync<PostgresException>(() => truncate.ExecuteNonQueryAsync())).MessageText.ShouldContain("immutable");
     }
 
     // A refused float's value compares as a number: PostgreSQL writes some doubles with 17 digits where .NET writes the

@@ -48,13 +48,19 @@ CREATE FUNCTION field_values_table(p_field_id uuid) RETURNS text LANGUAGE sql IM
     RETURN 'field_values_' || replace(p_field_id::text, '-', '');
 
 -- Creates a field's table, empty, without indexes and not yet attached. Its CHECK constraint matches the partition
--- bound, so attaching it later need not scan it. Triggers keep it immutable before it is attached too.
+-- bound, so attaching it later need not scan it. Triggers keep it immutable before it is attached too. The columns
+-- that are the same in every row of the table (field, workspace, dataset) default to their value, so a bulk load's
+-- COPY sends only what differs from row to row.
 CREATE FUNCTION create_field_values_table(p_field_id uuid) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     t text := field_values_table(p_field_id);
+    f record;
 BEGIN
+    SELECT workspace_id, dataset_id INTO STRICT f FROM fields WHERE field_id = p_field_id;
     EXECUTE format('CREATE TABLE %I (LIKE field_values INCLUDING DEFAULTS, CONSTRAINT %I CHECK (field_id = %L))',
                    t, t || '_field', p_field_id);
+    EXECUTE format('ALTER TABLE %I ALTER COLUMN field_id SET DEFAULT %L, ALTER COLUMN workspace_id SET DEFAULT %L, ALTER COLUMN dataset_id SET DEFAULT %L',
+                   t, p_field_id, f.workspace_id, f.dataset_id);
     EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON %I FOR EACH ROW EXECUTE FUNCTION forbid_field_value_change()',
                    t || '_immutable', t);
     EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION forbid_field_value_change()',
@@ -77,7 +83,9 @@ $$;
 
 -- Builds one of a partition's indexes (a no-op when it exists). 'key' is the one-value-per-item key every partition
 -- has; the others are the query indexes of migration 0005, one per typed column, built only for the column the
--- field's type fills. The job builds them on separate connections at once: CREATE INDEX takes a SHARE lock, which
+-- field's type fills. In a table of one field, field_id is the same in every row, so the value leads: the build
+-- sorts by value at once instead of comparing equal field ids first (measured: 1.2 s against 1.6-2.2 s for 1M
+-- floats), and a filter still finds field_id = $n in the index, so range scans stay index-only. The job builds them on separate connections at once: CREATE INDEX takes a SHARE lock, which
 -- does not block other index builds on the same table, nor reads.
 CREATE FUNCTION create_field_values_index(p_field_id uuid, p_index text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -87,11 +95,11 @@ BEGIN
         WHEN 'key' THEN
             EXECUTE format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %I (media_id, field_id)', t || '_key', t);
         WHEN 'float' THEN
-            EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I (field_id, value_float) INCLUDE (media_id) WHERE value_float IS NOT NULL', t || '_float', t);
+            EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I (value_float, field_id) INCLUDE (media_id) WHERE value_float IS NOT NULL', t || '_float', t);
         WHEN 'datetime' THEN
-            EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I (field_id, value_datetime) INCLUDE (media_id) WHERE value_datetime IS NOT NULL', t || '_datetime', t);
+            EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I (value_datetime, field_id) INCLUDE (media_id) WHERE value_datetime IS NOT NULL', t || '_datetime', t);
         WHEN 'text' THEN
-            EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I (field_id, value_text text_pattern_ops) INCLUDE (media_id) WHERE value_text IS NOT NULL', t || '_text', t);
+            EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I (value_text text_pattern_ops, field_id) INCLUDE (media_id) WHERE value_text IS NOT NULL', t || '_text', t);
         WHEN 'text_trgm' THEN
             EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %I USING gin (value_text gin_trgm_ops) WHERE value_text IS NOT NULL', t || '_text_trgm', t);
         WHEN 'enums' THEN
