@@ -20,11 +20,11 @@ public static class IngestBenchmark
     private const string Token = "bench-bootstrap-admin-token";
     private const int Seed = 20261122;
 
-    private sealed record Options(long Rows, int Repeat, BenchType[] Types, string[] IndexModes, bool Baselines, long RowByRowSample, bool Keep)
+    private sealed record Options(long Rows, int Repeat, BenchType[] Types, bool Baselines, long RowByRowSample, bool Keep)
     {
         public static Options Parse(string[] args)
         {
-            var o = new Options(1_000_000, 3, [BenchType.Float, BenchType.Enum], ["on"], true, 100_000, false);
+            var o = new Options(1_000_000, 3, [BenchType.Float, BenchType.Enum], true, 100_000, false);
             for (var i = 0; i < args.Length; i++)
             {
                 var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -33,10 +33,6 @@ public static class IngestBenchmark
                     "--rows" => o with { Rows = long.Parse(value, CultureInfo.InvariantCulture) },
                     "--repeat" => o with { Repeat = int.Parse(value, CultureInfo.InvariantCulture) },
                     "--types" => o with { Types = value.Split(',').Select(t => Enum.Parse<BenchType>(t, ignoreCase: true)).ToArray() },
-                    // Since migration 0008 every field's table gets its query index when its first upload ends, and the
-                    // benchmark measures that; there is no ingest without them any more.
-                    "--query-indexes" => value == "on" ? o : throw new ArgumentException(
-                        "--query-indexes: only 'on' remains; each field's query index is built as part of its first upload."),
                     "--baselines" => o with { Baselines = value != "off" },
                     "--row-by-row-sample" => o with { RowByRowSample = long.Parse(value, CultureInfo.InvariantCulture) },
                     "--keep" => o with { Keep = true },
@@ -51,17 +47,17 @@ public static class IngestBenchmark
         }
     }
 
-    private sealed record IngestRun(string Indexes, BenchType Type, long Rows, double Seconds, double ServerSeconds, double UploadSeconds,
-        double MaxProgressGap, List<double> StatusMs, List<double> ReadMs, long PeakRssDuring);
+    private sealed record IngestRun(BenchType Type, long Rows, double Seconds, double ServerSeconds, double UploadSeconds,
+        double MaxProgressGap, string GapWhere, List<double> StatusMs, List<double> ReadMs, long PeakRssDuring);
 
-    private sealed record Baseline(string Indexes, BenchType Type, double CopySeconds, long CopyRows, double RowByRowRate);
+    private sealed record Baseline(BenchType Type, double CopySeconds, long CopyRows, double RowByRowRate);
 
     public static async Task<int> RunAsync(string[] args)
     {
         var o = Options.Parse(args);
         var root = Path.Combine(Path.GetTempPath(), $"ingestion-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(root);
-        Console.WriteLine($"# ingest benchmark: {o.Rows:N0} rows, repeat {o.Repeat}, types {string.Join(",", o.Types)}, query indexes {string.Join("+", o.IndexModes)}");
+        Console.WriteLine($"# ingest benchmark: {o.Rows:N0} rows, repeat {o.Repeat}, types {string.Join(",", o.Types)}; every field's query index is built as part of its first upload");
         Console.WriteLine($"machine: {Machine()}; work folder {root}");
         try
         {
@@ -91,33 +87,30 @@ public static class IngestBenchmark
             var runs = new List<IngestRun>();
             var baselines = new List<Baseline>();
             var field = 0;
-            foreach (var indexes in o.IndexModes)
+            for (var r = 0; r < o.Repeat; r++)
             {
-                for (var r = 0; r < o.Repeat; r++)
+                foreach (var type in o.Types)
                 {
-                    foreach (var type in o.Types)
+                    // Baseline and service alternate, so both see the same moment of a noisy machine.
+                    if (o.Baselines)
                     {
-                        // Baseline and service alternate, so both see the same moment of a noisy machine.
-                        if (o.Baselines)
-                        {
-                            var copy = await CopyBaselineAsync(pg, files[type]);
-                            var rowByRow = await RowByRowBaselineAsync(db, type, Math.Min(o.RowByRowSample, o.Rows));
-                            baselines.Add(new Baseline(indexes, type, copy, files[type].ValidRows, rowByRow));
-                            Console.WriteLine($"  [{indexes}] {type} baselines: psql \\copy {files[type].ValidRows / copy:N0} rows/s, row-by-row {rowByRow:N0} rows/s");
-                        }
-                        var run = await IngestAsync(http, service, datasetId, type, files[type], $"{type}_{indexes}_{field++}", indexes);
-                        runs.Add(run);
-                        Console.WriteLine($"  [{indexes}] {type} ingest: {run.Seconds:F2}s = {run.Rows / run.Seconds:N0} rows/s " +
-                            $"(server {run.ServerSeconds:F2}s, upload {run.UploadSeconds:F2}s), longest progress gap {run.MaxProgressGap:F2}s, " +
-                            $"status {Percentiles(run.StatusMs)}, read {Percentiles(run.ReadMs)}, RSS peak so far {Mb(run.PeakRssDuring)}");
+                        var copy = await CopyBaselineAsync(pg, files[type]);
+                        var rowByRow = await RowByRowBaselineAsync(db, type, Math.Min(o.RowByRowSample, o.Rows));
+                        baselines.Add(new Baseline(type, copy, files[type].ValidRows, rowByRow));
+                        Console.WriteLine($"  {type} baselines: psql \\copy {files[type].ValidRows / copy:N0} rows/s, row-by-row {rowByRow:N0} rows/s");
                     }
+                    var run = await IngestAsync(http, service, datasetId, type, files[type], $"{type}_{field++}");
+                    runs.Add(run);
+                    Console.WriteLine($"  {type} ingest: {run.Seconds:F2}s = {run.Rows / run.Seconds:N0} rows/s " +
+                        $"(server {run.ServerSeconds:F2}s, upload {run.UploadSeconds:F2}s), longest progress gap {run.MaxProgressGap:F2}s ({run.GapWhere}), " +
+                        $"status {Percentiles(run.StatusMs)}, read {Percentiles(run.ReadMs)}, RSS peak so far {Mb(run.PeakRssDuring)}");
                 }
             }
             var (_, peak) = service.Memory();
             Report(o, runs, baselines, idle, peak);
             Console.WriteLine();
-            Console.WriteLine("profile (the runner's Debug phase timings, last task):");
-            foreach (var line in File.ReadLines(Path.Combine(root, "service.log")).Where(l => l.Contains("phases", StringComparison.Ordinal)).TakeLast(1))
+            Console.WriteLine("profile (the runner's Debug phase timings, one line per task, in run order):");
+            foreach (var line in File.ReadLines(Path.Combine(root, "service.log")).Where(l => l.Contains("phases", StringComparison.Ordinal)))
             {
                 Console.WriteLine("  " + line.Trim());
             }
@@ -171,7 +164,7 @@ public static class IngestBenchmark
     }
 
     private static async Task<IngestRun> IngestAsync(HttpClient http, ServiceProcess service, Guid datasetId, BenchType type,
-        GeneratedFile file, string fieldName, string indexes)
+        GeneratedFile file, string fieldName)
     {
         var declared = await http.PostAsJsonAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks", type == BenchType.Float
             ? new { field_name = fieldName, field_type = "float", enum_options = (string[]?)null, is_multi = (bool?)null }
@@ -200,6 +193,7 @@ public static class IngestBenchmark
         var statusMs = new List<double>();
         long peakRss = 0;
         double lastProgress = -1, lastChange = 0, maxGap = 0;
+        var gapWhere = "";
         JsonObject status;
         while (true)
         {
@@ -214,7 +208,11 @@ public static class IngestBenchmark
             var finished = state is "COMPLETED" or "COMPLETED_WITH_ERRORS" or "FAILED";
             if (progress != lastProgress || finished)
             {
-                maxGap = Math.Max(maxGap, now - lastChange);
+                if (now - lastChange > maxGap)
+                {
+                    maxGap = now - lastChange;
+                    gapWhere = $"{Math.Max(lastProgress, 0):F1}% at {lastChange:F2}s to {(finished ? 100 : progress):F1}% at {now:F2}s";
+                }
                 lastChange = now;
                 lastProgress = progress;
             }
@@ -236,7 +234,7 @@ public static class IngestBenchmark
                 $"Wrong result for {fieldName}: {inserted:N0} inserted and {errors:N0} errors, expected {file.ValidRows:N0} and {file.InvalidRows:N0}. {status.ToJsonString()}");
         }
         var server = (status["completed_at"]!.GetValue<DateTime>() - status["queued_at"]!.GetValue<DateTime>()).TotalSeconds;
-        return new IngestRun(indexes, type, file.Rows, seconds, server, uploadSeconds, maxGap, statusMs, readMs, peakRss);
+        return new IngestRun(type, file.Rows, seconds, server, uploadSeconds, maxGap, gapWhere, statusMs, readMs, peakRss);
     }
 
     /// <summary>A search-like read (one item's values) every 100 ms while the ingestion runs, to show reads are not starved.</summary>
@@ -350,17 +348,17 @@ public static class IngestBenchmark
         Console.WriteLine();
         Console.WriteLine($"## results: medians of {o.Repeat} run(s), {o.Rows:N0} rows per file, {BenchFiles.InvalidShare:P0} invalid");
         Console.WriteLine();
-        Console.WriteLine("| query indexes | type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | row-by-row rows/s | speed-up vs row-by-row | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var group in runs.GroupBy(r => (r.Indexes, r.Type)))
+        Console.WriteLine("| type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | row-by-row rows/s | speed-up vs row-by-row | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var group in runs.GroupBy(r => r.Type))
         {
             var seconds = Median(group.Select(r => r.Seconds));
             var rate = o.Rows / seconds;
-            var b = baselines.Where(x => x.Indexes == group.Key.Indexes && x.Type == group.Key.Type).ToList();
+            var b = baselines.Where(x => x.Type == group.Key).ToList();
             var copyRate = b.Count > 0 ? Median(b.Select(x => x.CopyRows / x.CopySeconds)) : double.NaN;
             var copySeconds = o.Rows / copyRate;
             var rowRate = b.Count > 0 ? Median(b.Select(x => x.RowByRowRate)) : double.NaN;
-            Console.WriteLine($"| {group.Key.Indexes} | {group.Key.Type} | {seconds:F2} s | {rate:N0} | {copyRate:N0} rows/s | {seconds / copySeconds:F2}x | {rowRate:N0} | {rate / rowRate:F0}x | " +
+            Console.WriteLine($"| {group.Key} | {seconds:F2} s | {rate:N0} | {copyRate:N0} rows/s | {seconds / copySeconds:F2}x | {rowRate:N0} | {rate / rowRate:F0}x | " +
                 $"{Median(group.Select(r => r.UploadSeconds)):F2} s | {group.Max(r => r.MaxProgressGap):F2} s | " +
                 $"{Percentiles(group.SelectMany(r => r.StatusMs).ToList())} | {Percentiles(group.SelectMany(r => r.ReadMs).ToList())} |");
         }

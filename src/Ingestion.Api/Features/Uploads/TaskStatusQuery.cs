@@ -14,12 +14,13 @@ public static class TaskStatusQuery
                    t.upload_bytes, t.bytes_processed, t.upload_format, t.failure_reason,
                    t.created_at, t.queued_at, t.started_at, t.completed_at, t.upload_compression, t.dry_run_of, t.load_phase,
                    -- How far the slowest of the field table's index builds is, 0 to 1, from PostgreSQL's own progress report:
-                   -- a btree build scans the table (first half), sorts, then loads the sorted entries (second half).
+                   -- a btree build scans the table (first half), sorts, then loads the sorted entries (second half); a GIN
+                   -- build reports its table scan only.
                    CASE WHEN t.load_phase = 'indexing' THEN (
                        SELECT min(CASE
-                           WHEN p.phase LIKE 'building index: scanning table%' AND p.blocks_total > 0 THEN 0.5 * p.blocks_done / p.blocks_total
-                           WHEN p.phase LIKE 'building index: loading tuples%' AND p.tuples_total > 0 THEN 0.5 + 0.5 * p.tuples_done / p.tuples_total
-                           WHEN p.phase LIKE 'building index: sorting%' THEN 0.5
+                           WHEN p.phase LIKE '%loading tuples%' AND p.tuples_total > 0 THEN 0.5 + 0.5 * p.tuples_done / p.tuples_total
+                           WHEN p.phase LIKE '%sorting%' THEN 0.5
+                           WHEN p.blocks_total > 0 THEN 0.5 * p.blocks_done / p.blocks_total
                            ELSE 0 END)::float8
                        FROM pg_stat_progress_create_index p
                        WHERE p.relid = to_regclass(field_values_table(t.field_id))) END

@@ -9,8 +9,9 @@ public sealed class IngestOptions
 
     /// <summary>
     /// A field's first upload is bulk-loaded (COPY into its unindexed table, indexes built at the end) when its dataset
-    /// holds at most this many media items: the job keeps their ids in memory, 24 bytes each. Past it, the upload
-    /// inserts row by row set-wise into the indexed table, in memory that does not grow with the dataset.
+    /// holds at most this many media items: the job keeps their ids in memory, 20 bytes each (40 MB at the default).
+    /// Past it, the upload inserts batch by batch set-wise into the indexed table, in memory that does not grow with
+    /// the dataset.
     /// </summary>
-    public int BulkLoadMaxItems { get; set; } = 4_000_000;
+    public int BulkLoadMaxItems { get; set; } = 2_000_000;
 }

@@ -10,24 +10,25 @@ public enum ClaimVerdict { Stored, UnknownItem, RepeatInFile, AlreadySet }
 /// <summary>
 /// What a field's first upload checks each row against without asking the database: the dataset's media item ids,
 /// sorted, and for each the row that already gave it a value in this field. It is exact only while this job is the
-/// one writer of the field's table, which the field's lock (UploadTaskRunner) guarantees. Memory is 24 bytes per item
-/// of the dataset, so the job uses it only up to <see cref="IngestOptions.BulkLoadMaxItems"/> items.
+/// one writer of the field's table, which the field's lock (UploadTaskRunner) guarantees. Memory is 20 bytes per item
+/// of the dataset, so the job uses it only up to <see cref="IngestOptions.BulkLoadMaxItems"/> items, and only for files
+/// of fewer than 2^31 rows (row numbers are kept as int).
 /// </summary>
 internal sealed class MediaValueLedger
 {
-    private const long NoValue = 0;
-    private const long EarlierUpload = -1;
+    private const int NoValue = 0;
+    private const int EarlierUpload = -1;
 
     private readonly UInt128[] _ids;
     // NoValue, EarlierUpload, or row + 1 for a value from row `row` of this task.
-    private readonly long[] _claims;
+    private readonly int[] _claims;
     // _starts[p] is the first position whose id's top 16 bits are >= p, so a lookup searches a slice of ~n/65536 ids.
     private readonly int[] _starts = new int[65537];
 
     private MediaValueLedger(UInt128[] ids)
     {
         _ids = ids;
-        _claims = new long[ids.Length];
+        _claims = new int[ids.Length];
         var p = 0;
         for (var i = 0; i < ids.Length; i++)
         {
@@ -71,7 +72,9 @@ internal sealed class MediaValueLedger
         })
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
-            while (await reader.ReadAsync(ct))
+            // Synchronous reads: a million rows arrive in a few hundred buffers, and awaiting each row cost more than
+            // the rows themselves (a binary COPY read the same way took longer still: 0.8-1.3 s against 0.5 s).
+            while (reader.Read())
             {
                 ids[n++] = Key(reader.GetGuid(0));
             }
@@ -94,7 +97,7 @@ internal sealed class MediaValueLedger
                 var at = ledger.Find(reader.GetGuid(0));
                 if (at >= 0)
                 {
-                    ledger._claims[at] = reader.GetBoolean(1) ? reader.GetInt64(2) + 1 : EarlierUpload;
+                    ledger._claims[at] = reader.GetBoolean(1) ? checked((int)reader.GetInt64(2) + 1) : EarlierUpload;
                 }
             }
         }
@@ -116,7 +119,7 @@ internal sealed class MediaValueLedger
         var claim = _claims[at];
         if (claim == NoValue)
         {
-            _claims[at] = rowIndex + 1;
+            _claims[at] = checked((int)rowIndex + 1);
             return ClaimVerdict.Stored;
         }
         if (claim == EarlierUpload)

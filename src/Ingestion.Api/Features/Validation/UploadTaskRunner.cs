@@ -184,7 +184,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             return null;
         }
-        if (!task.IsDryRun)
+        if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue)
         {
             var ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, task.TaskId,
                 options.Value.BulkLoadMaxItems, ct);
@@ -270,7 +270,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         private const int MinRows = 1_000;
         private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(250);
         private readonly int _maxRows = maxRows;
-        private int _rows = maxRows;
+        // The first batch is small, so the first progress shows as soon as the job has started; the pace grows from there.
+        private int _rows = Math.Min(MinRows * 5, maxRows);
 
         public int Rows => Volatile.Read(ref _rows);
 
