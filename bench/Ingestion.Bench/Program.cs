@@ -27,7 +27,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: dotnet run -c Release --project bench/Ingestion.Bench -- <command> [options]
-          ingest [--rows 1000000] [--repeat 3] [--types float,enum] [--query-indexes both|off|on] [--baselines on|off] [--keep]
+          ingest [--rows 1000000] [--repeat 3] [--types float,enum] [--baselines on|off] [--keep]
           query  [--items 1000000] [--runs N]
           micro  [BenchmarkDotNet options, e.g. --filter *Parser*]
         """);
