@@ -6,7 +6,8 @@ namespace Ingestion.Api.Features.Uploads;
 /// <summary>
 /// Queues again any task that holds a stored upload but that the job engine does not hold: the service died
 /// between committing an upload and queuing it, or a job was cut off by a shutdown. Queuing is idempotent,
-/// and the runner resumes from the checkpoint, so a task swept twice is still processed once.
+/// and the runner resumes from the checkpoint, so a task swept twice is still processed once. Also drops the
+/// stored uploads of finished tasks that a node died before dropping.
 /// </summary>
 public sealed class StrandedTaskSweeper(NpgsqlDataSource db, ITaskQueue queue, ILogger<StrandedTaskSweeper> logger) : BackgroundService
 {
@@ -54,5 +55,11 @@ public sealed class StrandedTaskSweeper(NpgsqlDataSource db, ITaskQueue queue, I
                 await queue.EnqueueAsync(taskId, ct);
             }
         }
+        // A finished task's stored upload is dropped right after its status commits; a node that died in between left it.
+        await using var leftovers = db.CreateCommand("""
+            DELETE FROM upload_chunks c USING tasks t
+            WHERE c.task_id = t.task_id AND t.status IN ('COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED')
+            """);
+        await leftovers.ExecuteNonQueryAsync(ct);
     }
 }

@@ -107,14 +107,14 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     {
         var taskId = task.TaskId;
         var timings = new IngestTimings();
+        await conn.ExecuteAsync("""
+            UPDATE tasks SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now())
+            WHERE task_id = $1 AND status = 'QUEUED'
+            """, ct, taskId);
         var choosing = Stopwatch.GetTimestamp();
         var ledger = await ChooseLoadAsync(conn, task, ct);
         timings.Ledger += Stopwatch.GetElapsedTime(choosing);
-        await conn.ExecuteAsync("""
-            UPDATE tasks SET status = 'IN_PROGRESS', started_at = coalesce(started_at, now()),
-                             load_phase = CASE WHEN $2 THEN 'loading' END
-            WHERE task_id = $1 AND status IN ('QUEUED', 'IN_PROGRESS')
-            """, ct, taskId, ledger is not null);
+        await conn.ExecuteAsync("UPDATE tasks SET load_phase = CASE WHEN $2 THEN 'loading' END WHERE task_id = $1", ct, taskId, ledger is not null);
         await conn.ExecuteAsync(ValueBatch.CreateStagingSql, ct);
 
         var started = Stopwatch.GetTimestamp();
@@ -319,9 +319,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Column ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
             await cmd.ExecuteNonQueryAsync(ct);
         }
-        await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, task.TaskId);
         await conn.ExecuteAsync("DELETE FROM dry_run_values WHERE task_id = $1", ct, task.TaskId);
         await tx.CommitAsync(ct);
+        // The stored upload goes after the status has committed, so the task shows finished without waiting for it
+        // (deleting a 667 MB upload took 4 s). Should the node die in between, the stranded-task sweeper drops it.
+        await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, task.TaskId);
     }
 
     private sealed record LoadedTask(Guid TaskId, Guid WorkspaceId, string Status, string Format, string? Compression, bool IsDryRun,

@@ -100,6 +100,12 @@ public sealed class RestartRecoveryTests
         await db.OpenAsync();
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM field_values WHERE task_id = $1", taskId)).ShouldBe(rowCount - invalid);
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM row_errors WHERE task_id = $1", taskId)).ShouldBe(invalid);
+        // The stored upload is dropped just after the final status commits.
+        var chunksGone = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM upload_chunks WHERE task_id = $1", taskId) > 0 && DateTime.UtcNow < chunksGone)
+        {
+            await Task.Delay(100);
+        }
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM upload_chunks WHERE task_id = $1", taskId)).ShouldBe(0);
     }
 }
