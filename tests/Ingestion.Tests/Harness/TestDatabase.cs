@@ -34,6 +34,7 @@ public static class TestDatabase
 
     private static async Task<EmbeddedPostgres> StartAsync()
     {
+        RemoveFoldersOfEndedRuns();
         var root = Path.Combine(Path.GetTempPath(), $"ingestion-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
         var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
@@ -53,5 +54,50 @@ public static class TestDatabase
             }
         };
         return server;
+    }
+
+    /// <summary>
+    /// The exit handler above does not always run to the end (the test host can be stopped first), and each left folder
+    /// holds a whole database (hundreds of MB). A folder is removed only when both the test process named in it and the
+    /// PostgreSQL server recorded in it are gone, so a run still going on beside this one keeps its folder.
+    /// </summary>
+    private static void RemoveFoldersOfEndedRuns()
+    {
+        foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), "ingestion-tests-*"))
+        {
+            var parts = Path.GetFileName(folder).Split('-');
+            if (parts.Length < 4 || !int.TryParse(parts[2], out var testProcess) || IsAlive(testProcess))
+            {
+                continue;
+            }
+            var postmaster = Path.Combine(folder, "pg", "postmaster.pid");
+            if (File.Exists(postmaster) && int.TryParse(File.ReadLines(postmaster).FirstOrDefault(), out var server) && IsAlive(server))
+            {
+                continue;
+            }
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Still in use or not ours to remove: leave it.
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}") || (!OperatingSystem.IsLinux() && ProcessExists(pid));
+
+    private static bool ProcessExists(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }
