@@ -42,16 +42,14 @@ public static class TaskStatusQuery
             var progress = s switch
             {
                 _ when TaskStatuses.IsFinished(s) => 100.0,
-                TaskStatuses.InProgress when phase == "indexing" => 70 + 29.9 * (r.IsDBNull(17) ? 1 : r.GetDouble(17)),
-                TaskStatuses.InProgress when phase == "loading" => 70 * read,
-                TaskStatuses.InProgress => 100 * read,
+                TaskStatuses.InProgress => Math.Min(99.9, Math.Round(phase switch
+                {
+                    "indexing" => 70 + 29.9 * (r.IsDBNull(17) ? 1 : r.GetDouble(17)),
+                    "loading" => 70 * read,
+                    _ => 100 * read,
+                }, 1)),
                 _ => 0.0,
             };
-            progress = Math.Min(99.9, Math.Round(progress, 1));
-            if (TaskStatuses.IsFinished(s))
-            {
-                progress = 100.0;
-            }
             status = new TaskStatusResponse(taskId, TaskStatuses.Public(s), progress, r.GetInt64(1), r.GetInt64(2), [],
                 r.GetString(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetInt64(5), uploadBytes,
                 r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetGuid(15),

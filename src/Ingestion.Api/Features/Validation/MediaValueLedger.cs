@@ -22,7 +22,8 @@ internal sealed class MediaValueLedger
     private readonly UInt128[] _ids;
     // NoValue, EarlierUpload, or row + 1 for a value from row `row` of this task.
     private readonly int[] _claims;
-    // _starts[p] is the first position whose id's top 16 bits are >= p, so a lookup searches a slice of ~n/65536 ids.
+    // _starts[p] is the first position whose key's top 16 bits are >= p, so a lookup searches a slice of ~n/16384 ids
+    // (the top two bits of a key are an id's fixed variant bits).
     private readonly int[] _starts = new int[65537];
 
     private MediaValueLedger(UInt128[] ids)
@@ -138,10 +139,15 @@ internal sealed class MediaValueLedger
         return at >= 0 ? at : -1;
     }
 
+    /// <summary>
+    /// The id as a number whose top bits are random: its last 8 bytes first. Version 7 ids (the ones registration
+    /// assigns) begin with a millisecond timestamp, so their first 16 bits are the same for weeks of registrations and
+    /// would put every item in one slice of the prefix table; their last bytes are random, as are a version 4 id's.
+    /// </summary>
     private static UInt128 Key(Guid id)
     {
         Span<byte> bytes = stackalloc byte[16];
         id.TryWriteBytes(bytes, bigEndian: true, out _);
-        return BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        return new UInt128(BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), BinaryPrimitives.ReadUInt64BigEndian(bytes[..8]));
     }
 }

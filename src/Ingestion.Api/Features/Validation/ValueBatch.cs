@@ -25,6 +25,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     private readonly record struct PendingError(long RowIndex, long Line, string? MediaId, string? FileName, string Code, string Reason, string? Value);
 
     private readonly List<StagedValue> _staged = [];
+    private string? _classifySql;
     private readonly List<PendingError> _errors = [];
     private bool _hasFileNames;
 
@@ -101,7 +102,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                     """, conn) { Parameters = { new() { Value = field.DatasetId } } };
                 await resolve.ExecuteNonQueryAsync(ct);
             }
-            await using var classify = new NpgsqlCommand(dryRun ? DryRunClassifySql : ClassifySql(FieldValueTables.TableName(field.FieldId)), conn)
+            await using var classify = new NpgsqlCommand(dryRun ? DryRunClassifySql : _classifySql ??= ClassifySql(FieldValueTables.TableName(field.FieldId)), conn)
             {
                 Parameters =
                 {
@@ -169,7 +170,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         {
             foreach (var s in _staged)
             {
-                var mediaId = s.MediaId ?? (byName is not null && byName.TryGetValue(s.FileName!, out var id) ? id : null);
+                var mediaId = s.MediaId ?? (byName is not null && byName.TryGetValue(PgText.Storable(s.FileName)!, out var id) ? id : null);
                 if (mediaId is not { } m)
                 {
                     Refuse(s, null, RowErrorCodes.MediaNotFound,
@@ -231,7 +232,10 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     private void Refuse(StagedValue s, Guid? mediaId, string code, string reason) =>
         _errors.Add(new PendingError(s.RowIndex, s.Line, mediaId?.ToString() ?? s.FileName, s.FileName, code, reason, ShownValue(s.Value)));
 
-    /// <summary>The value as the SQL classify's coalesce(value_text, value_float::text, …) shows it.</summary>
+    /// <summary>
+    /// The value as the SQL classify's coalesce(value_text, value_float::text, …) shows it, except that a float is in
+    /// .NET's shortest form where PostgreSQL sometimes writes 17 digits (2.5e+22 against 2.4999999999999998e+22): the same double.
+    /// </summary>
     private static string? ShownValue(TypedValue v) =>
         v.Text
         ?? v.Float?.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e')
