@@ -16,6 +16,15 @@ public sealed class FieldDefinition
     /// <summary>The field's values table is indexed and attached (fields.values_indexed): its values are readable.</summary>
     public bool ValuesIndexed { get; init; }
 
+    /// <summary>The one typed column of field_values this field's values fill (ValueValidator sets exactly that one).</summary>
+    public string ValueColumn => Type switch
+    {
+        FieldType.Float => "value_float",
+        FieldType.Datetime => "value_datetime",
+        FieldType.Enum when IsMulti => "value_enums",
+        _ => "value_text",
+    };
+
     private HashSet<string>? _options;
 
     /// <summary>Options as a set, with lookups by span so validating a row needs no string of its own.</summary>

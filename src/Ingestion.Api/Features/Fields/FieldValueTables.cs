@@ -20,12 +20,10 @@ public static class FieldValueTables
     public static string TableName(Guid fieldId) => $"field_values_{fieldId:N}";
 
     /// <summary>The key every table has, and the query index of the one typed column the field's type fills.</summary>
-    public static string[] Indexes(FieldDefinition field) => field.Type switch
+    public static string[] Indexes(FieldDefinition field) => field.ValueColumn switch
     {
-        FieldType.Float => ["key", "float"],
-        FieldType.Datetime => ["key", "datetime"],
-        FieldType.Enum when field.IsMulti => ["key", "enums"],
-        _ => ["key", "text", "text_trgm"],
+        "value_text" => ["key", "text", "text_trgm"],
+        var column => ["key", column["value_".Length..]],
     };
 
     /// <summary>

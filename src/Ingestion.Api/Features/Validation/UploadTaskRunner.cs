@@ -377,11 +377,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         return (int)key ^ (int)(key >> 32);
     }
 
-    /// <summary>Advisory locks take a bigint; fold the task id into one.</summary>
-    private static long LockKey(Guid taskId)
+    /// <summary>Advisory locks take a bigint; fold the id (a task's, or a field's for its lock) into one.</summary>
+    private static long LockKey(Guid id)
     {
         Span<byte> bytes = stackalloc byte[16];
-        taskId.TryWriteBytes(bytes);
+        id.TryWriteBytes(bytes);
         return BitConverter.ToInt64(bytes[..8]) ^ BitConverter.ToInt64(bytes[8..]);
     }
 

@@ -163,7 +163,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         long inserted = 0;
         // Only what differs from row to row: the table defaults field, workspace and dataset (migration 0008), and the
         // typed columns other than the field's are NULL.
-        var column = ValueColumn(field);
+        var column = field.ValueColumn;
         await using (var w = await conn.BeginBinaryImportAsync($"""
             COPY {FieldValueTables.TableName(field.FieldId)} (media_id, task_id, row_index, {column}) FROM STDIN (FORMAT BINARY)
             """, ct))
@@ -218,15 +218,6 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         await tx.CommitAsync(ct);
         timings.Commit += Stopwatch.GetElapsedTime(clock);
     }
-
-    /// <summary>The one typed column a field's values fill (ValueValidator sets exactly that one).</summary>
-    private static string ValueColumn(FieldDefinition f) => f.Type switch
-    {
-        FieldType.Float => "value_float",
-        FieldType.Datetime => "value_datetime",
-        FieldType.Enum when f.IsMulti => "value_enums",
-        _ => "value_text",
-    };
 
     /// <summary>A refused row reported as the SQL classify reports it: the item's id when known, the value as stored.</summary>
     private void Refuse(StagedValue s, Guid? mediaId, string code, string reason) =>
