@@ -1,4 +1,5 @@
 using Ingestion.Api.Features.Uploads;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Harness;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,21 +19,16 @@ public sealed class StoredUploadCleanupTests(SharedApp shared)
         var items = await api.RegisterMediaAsync(dataset, ["a.jpg"]);
         var (taskId, status) = await api.IngestAsync(dataset, "score", "float", [new { media_id = items[0], value = 1.5 }]);
         status["status"]!.GetValue<string>().ShouldBe("COMPLETED");
-        await using var db = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
         // What a node that died between the final commit and dropping the upload leaves behind.
-        await using (var leftover = db.CreateCommand("""
+        await db.ExecuteAsync("""
             INSERT INTO upload_chunks (task_id, chunk_no, data, workspace_id)
             SELECT task_id, 99, '\x00'::bytea, workspace_id FROM tasks WHERE task_id = $1
-            """))
-        {
-            leftover.Parameters.Add(new NpgsqlParameter { Value = taskId });
-            await leftover.ExecuteNonQueryAsync();
-        }
+            """, CancellationToken.None, taskId);
 
         await shared.App.Services.GetServices<IHostedService>().OfType<StrandedTaskSweeper>().Single().SweepAsync(CancellationToken.None);
 
-        await using var count = db.CreateCommand("SELECT count(*) FROM upload_chunks WHERE task_id = $1");
-        count.Parameters.Add(new NpgsqlParameter { Value = taskId });
-        ((long)(await count.ExecuteScalarAsync())!).ShouldBe(0);
+        (await db.ScalarAsync<long>("SELECT count(*) FROM upload_chunks WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(0);
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Harness;
 using Npgsql;
 
@@ -42,7 +43,8 @@ public sealed class BulkLoadTests(SharedApp shared)
         bulkStatus["inserted_rows"]!.GetValue<long>().ShouldBe(indexedStatus["inserted_rows"]!.GetValue<long>());
         bulkStatus["error_count"]!.GetValue<long>().ShouldBe(indexedStatus["error_count"]!.GetValue<long>());
         bulkStatus["error_count"]!.GetValue<long>().ShouldBeGreaterThan(0);
-        await using var db = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
         var bulkErrors = await LinesAsync(db, ErrorsSql, bulkTask);
         var indexedErrors = await LinesAsync(db, ErrorsSql, followUp);
         bulkErrors.Except(indexedErrors).ShouldBeEmpty("bulk-load verdicts the indexed path does not give");
@@ -56,7 +58,7 @@ public sealed class BulkLoadTests(SharedApp shared)
         (await api.UploadRowsAsync(dataset, again, rows)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         var againStatus = await api.WaitForTaskAsync(dataset, again);
         againStatus["inserted_rows"]!.GetValue<long>().ShouldBe(0);
-        (await ScalarAsync<long>(db, "SELECT count(*) FROM row_errors WHERE task_id = $1 AND error_code = 'value_already_set'", again))
+        (await db.ScalarAsync<long>("SELECT count(*) FROM row_errors WHERE task_id = $1 AND error_code = 'value_already_set'", CancellationToken.None, again))
             .ShouldBe(bulkStatus["inserted_rows"]!.GetValue<long>());
     }
 
@@ -67,29 +69,30 @@ public sealed class BulkLoadTests(SharedApp shared)
         var dataset = await api.CreateDatasetAsync();
         var items = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
         var declared = await api.DeclareFieldAsync(dataset, "score", "float");
-        await using var db = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        var fieldId = await ScalarAsync<Guid>(db, "SELECT field_id FROM tasks WHERE task_id = $1", declared);
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
+        var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM tasks WHERE task_id = $1", CancellationToken.None, declared);
 
         // A dry run first stores nothing and leaves the table to the real upload's bulk load.
         var dryRun = await api.UploadAndWaitAsync(dataset, api.Http.PostAsync(
             $"/api/v1/datasets/{dataset}/custom_metadata/tasks/{declared}?dry_run=true",
             new StringContent($$"""[{"media_id":"{{items[0]}}","value":1}]""", System.Text.Encoding.UTF8, "application/json")));
         dryRun["inserted_rows"]!.GetValue<long>().ShouldBe(1); // would be stored
-        (await ScalarAsync<long>(db, "SELECT count(*) FROM field_values WHERE field_id = $1", fieldId)).ShouldBe(0);
-        (await ScalarAsync<bool>(db, "SELECT values_indexed FROM fields WHERE field_id = $1", fieldId)).ShouldBeFalse();
+        (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBe(0);
+        (await db.ScalarAsync<bool>("SELECT values_indexed FROM fields WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBeFalse();
 
         (await api.UploadRowsAsync(dataset, declared, items.Select((m, i) => (object)new { media_id = m, value = i + 0.5 })))
             .StatusCode.ShouldBe(HttpStatusCode.Accepted);
         (await api.WaitForTaskAsync(dataset, declared))["status"]!.GetValue<string>().ShouldBe("COMPLETED");
 
-        (await ScalarAsync<bool>(db, "SELECT values_indexed FROM fields WHERE field_id = $1", fieldId)).ShouldBeTrue();
+        (await db.ScalarAsync<bool>("SELECT values_indexed FROM fields WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBeTrue();
         var indexes = await LinesAsync(db, "SELECT indexname FROM pg_indexes WHERE tablename = field_values_table($1) ORDER BY 1", fieldId);
         indexes.ShouldBe([$"field_values_{fieldId:N}_float", $"field_values_{fieldId:N}_key"]);
-        (await ScalarAsync<long>(db, "SELECT count(*) FROM field_values WHERE field_id = $1", fieldId)).ShouldBe(2);
+        (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBe(2);
         (await api.MediaValuesAsync(dataset, items[1])).Single()!["value"]!.GetValue<double>().ShouldBe(1.5);
         // The field's own table is as immutable as the parent: TRUNCATE triggers do not pass from parent to partition.
-        await using var truncate = db.CreateCommand($"TRUNCATE field_values_{fieldId:N}");
-        (await Should.ThrowAsync<PostgresException>(() => truncate.ExecuteNonQueryAsync())).MessageText.ShouldContain("immutable");
+        (await Should.ThrowAsync<PostgresException>(() => db.ExecuteAsync($"TRUNCATE field_values_{fieldId:N}", CancellationToken.None)))
+            .MessageText.ShouldContain("immutable");
     }
 
     // A refused float's value compares as a number: PostgreSQL writes some doubles with 17 digits where .NET writes the
@@ -137,10 +140,9 @@ public sealed class BulkLoadTests(SharedApp shared)
         _ => $"label \"{i}\" ü",
     };
 
-    private static async Task<List<string>> LinesAsync(NpgsqlDataSource db, string sql, object arg)
+    private static async Task<List<string>> LinesAsync(NpgsqlConnection db, string sql, object arg)
     {
-        await using var cmd = db.CreateCommand(sql);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = arg });
+        await using var cmd = new NpgsqlCommand(sql, db) { Parameters = { new() { Value = arg } } };
         await using var r = await cmd.ExecuteReaderAsync();
         var lines = new List<string>();
         while (await r.ReadAsync())
@@ -148,15 +150,5 @@ public sealed class BulkLoadTests(SharedApp shared)
             lines.Add(r.GetString(0));
         }
         return lines;
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlDataSource db, string sql, params object[] args)
-    {
-        await using var cmd = db.CreateCommand(sql);
-        foreach (var a in args)
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
-        }
-        return (T)(await cmd.ExecuteScalarAsync())!;
     }
 }
