@@ -8,10 +8,16 @@ public sealed class IngestOptions
     public int BatchRows { get; set; } = 20_000;
 
     /// <summary>
-    /// A field's first upload is bulk-loaded (COPY into its unindexed table, indexes built at the end) when its dataset
-    /// holds at most this many media items: the job keeps their ids in memory, 20 bytes each (40 MB at the default).
-    /// Past it, the upload inserts batch by batch set-wise into the indexed table, in memory that does not grow with
-    /// the dataset.
+    /// A field's first upload is bulk-loaded (COPY into its unindexed table, indexes built at the end) against a ledger
+    /// of its dataset's media items, 20 bytes an item, which holds at most this many items at once (20 MB at the
+    /// default). A larger dataset is split into slices of about this size by a hash of the item id, one pass over the
+    /// file per slice, so memory stays the same whatever the dataset's size. 0 turns bulk loading off.
     /// </summary>
-    public int BulkLoadMaxItems { get; set; } = 2_000_000;
+    public int BulkLoadMaxItems { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// The most passes a bulk load makes; a dataset that would need more (over 16M items at the defaults) takes the
+    /// set-wise SQL path, as does an upload too small for its dataset to be worth a pass per slice.
+    /// </summary>
+    public int BulkLoadMaxPasses { get; set; } = 16;
 }

@@ -112,17 +112,61 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             WHERE task_id = $1 AND status = 'QUEUED'
             """, ct, taskId);
         var choosing = Stopwatch.GetTimestamp();
-        var ledger = await ChooseLoadAsync(conn, task, ct);
+        var bulk = await ChooseLoadAsync(conn, task, ct);
         timings.Ledger += Stopwatch.GetElapsedTime(choosing);
-        await conn.ExecuteAsync("UPDATE tasks SET load_phase = CASE WHEN $2 THEN 'loading' END WHERE task_id = $1", ct, taskId, ledger is not null);
+        await conn.ExecuteAsync("UPDATE tasks SET load_phase = CASE WHEN $2 THEN 'loading' END, load_passes = $3 WHERE task_id = $1", ct,
+            taskId, bulk is not null, bulk?.Passes ?? 1);
         await conn.ExecuteAsync(ValueBatch.CreateStagingSql, ct);
 
         var started = Stopwatch.GetTimestamp();
+        var passes = bulk?.Passes ?? 1;
+        (long RowsRead, MalformedFileException? Broken) read = default;
+        MediaValueLedger? ledger = null;
+        for (var pass = Math.Min(task.LoadPass, passes - 1); pass < passes; pass++)
+        {
+            if (bulk is not null)
+            {
+                var loading = Stopwatch.GetTimestamp();
+                ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
+                    bulk.Items, bulk.TableHasRows, ledger, ct);
+                timings.Ledger += Stopwatch.GetElapsedTime(loading);
+                logger.LogDebug("Task {TaskId} pass {Pass} of {Passes} bulk-loads against {Items} media items", taskId, pass + 1, passes, ledger.Items);
+            }
+            read = await LoadPassAsync(conn, task, ledger, pass == task.LoadPass ? task.RowsProcessed : 0, timings, ct);
+            if (pass + 1 < passes)
+            {
+                // The pass's last batch committed its checkpoint at the end of the file; should the node die before this,
+                // the resumed job reads the file once more finding every row done, and moves on here.
+                await conn.ExecuteAsync("UPDATE tasks SET load_pass = $2, rows_processed = 0, bytes_processed = 0 WHERE task_id = $1", ct,
+                    taskId, pass + 1);
+            }
+        }
+        if (bulk is not null)
+        {
+            var indexing = Stopwatch.GetTimestamp();
+            await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
+            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
+            timings.Index += Stopwatch.GetElapsedTime(indexing);
+        }
+        await FinishAsync(conn, task, read.RowsRead, read.Broken, ct);
+        logger.LogInformation("Task {TaskId}: {Rows} rows in {Seconds:F2}s{Passes}{Broken}", taskId, read.RowsRead,
+            Stopwatch.GetElapsedTime(started).TotalSeconds, passes > 1 ? $", {passes} passes" : "",
+            read.Broken is null ? "" : $"; file broken: {read.Broken.Message}");
+        logger.LogDebug("Task {TaskId} phases: {Timings}", taskId, timings);
+        // The stored upload goes after the status has committed, so the task shows finished without waiting for it
+        // (deleting a 667 MB upload took 4 s). Should the node die in between, the stranded-task sweeper drops it.
+        await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, taskId);
+    }
+
+    /// <summary>One pass over the stored upload, from the checkpoint <paramref name="rowsProcessed"/> of this pass.</summary>
+    private async Task<(long RowsRead, MalformedFileException? Broken)> LoadPassAsync(NpgsqlConnection conn, LoadedTask task,
+        MediaValueLedger? ledger, long rowsProcessed, IngestTimings timings, CancellationToken ct)
+    {
         var limits = limitOptions.Value;
         // The file is read on a connection of its own, so reading the next batch overlaps with the database work
         // on this one, which holds the task's lock and the staging table.
         await using var readConnection = await dataSource.OpenConnectionAsync(ct);
-        await using var file = new UploadChunkStream(readConnection, taskId);
+        await using var file = new UploadChunkStream(readConnection, task.TaskId);
         using var reader = UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
 
         // Two stages joined by a channel of one batch: while the database copies, classifies and commits batch n,
@@ -133,11 +177,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var empty = Channel.CreateUnbounded<ValueBatch>();
         for (var i = 0; i < 3; i++)
         {
-            empty.Writer.TryWrite(new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun, ledger));
+            empty.Writer.TryWrite(new ValueBatch(task.Field, task.TaskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun, ledger));
         }
         var pace = new BatchPace(Math.Max(1, options.Value.BatchRows));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reading = Task.Run(() => ReadBatchesAsync(reader, task.RowsProcessed, limits.MaxRows, pace, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
+        var reading = Task.Run(() => ReadBatchesAsync(reader, rowsProcessed, limits.MaxRows, pace, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
         try
         {
             var waited = Stopwatch.GetTimestamp();
@@ -158,40 +202,39 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             await Task.WhenAny(reading); // let it end before its connection is disposed; its own error is secondary
             throw;
         }
-        var (rowsRead, broken) = await reading;
-        if (ledger is not null)
-        {
-            var indexing = Stopwatch.GetTimestamp();
-            await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
-            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
-            timings.Index += Stopwatch.GetElapsedTime(indexing);
-        }
-        await FinishAsync(conn, task, rowsRead, broken, ct);
-        logger.LogInformation("Task {TaskId}: {Rows} rows in {Seconds:F2}s{Broken}", taskId, rowsRead,
-            Stopwatch.GetElapsedTime(started).TotalSeconds, broken is null ? "" : $"; file broken: {broken.Message}");
-        logger.LogDebug("Task {TaskId} phases: {Timings}", taskId, timings);
+        return await reading;
     }
 
+    private sealed record BulkLoad(int Passes, long Items, bool TableHasRows);
+
     /// <summary>
-    /// A field's first real upload is a bulk load (its ledger of the dataset's items, COPY into the unindexed table,
-    /// indexes at the end) when the dataset is small enough to hold in memory. Everything else goes through the indexed
-    /// table, which is first indexed and attached if an earlier bulk load stopped before doing so. A dry run on an empty
-    /// field leaves the table alone, so the real upload after it can still bulk-load.
+    /// A field's first real upload is a bulk load (a ledger of the dataset's items, COPY into the unindexed table,
+    /// indexes at the end), in as many passes as the dataset has ledgers' worth of items. Everything else goes through
+    /// the indexed table, which is first indexed and attached if an earlier bulk load stopped before doing so. A dry run
+    /// on an empty field leaves the table alone, so the real upload after it can still bulk-load.
     /// </summary>
-    private async Task<MediaValueLedger?> ChooseLoadAsync(NpgsqlConnection conn, LoadedTask task, CancellationToken ct)
+    private async Task<BulkLoad?> ChooseLoadAsync(NpgsqlConnection conn, LoadedTask task, CancellationToken ct)
     {
         if (await FieldValueTables.IsIndexedAsync(conn, task.Field.FieldId, ct))
         {
             return null;
         }
-        if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue)
+        var (perPass, maxPasses) = (options.Value.BulkLoadMaxItems, Math.Max(1, options.Value.BulkLoadMaxPasses));
+        if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue && (perPass > 0 || task.LoadPhase is not null))
         {
-            var ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, task.TaskId,
-                options.Value.BulkLoadMaxItems, ct);
-            if (ledger is not null)
+            // Counted first, so a dataset past the bound costs a count, not gigabytes read and thrown away.
+            var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, Math.Max(1L, perPass) * maxPasses, ct);
+            var passes = (int)Math.Max(1, (items + perPass - 1) / Math.Max(1, perPass));
+            // A resumed bulk load keeps the passes it started with: they decide which rows its checkpoints cover.
+            if (task.LoadPhase is not null)
             {
-                logger.LogDebug("Task {TaskId} bulk-loads against {Items} media items", task.TaskId, ledger.Items);
-                return ledger;
+                return new BulkLoad(task.LoadPasses, items, await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct));
+            }
+            // Each pass reads the whole file and every item id, so passes pay only for an upload that names a good share
+            // of the dataset: at least a quarter as many rows as it has items, counting rows of 64 bytes or more.
+            if (passes <= maxPasses && (passes == 1 || (task.UploadBytes / 64 * 4 >= items && await LedgerSlice.AgreesWithServerAsync(conn, ct))))
+            {
+                return new BulkLoad(passes, items, await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct));
             }
         }
         if (!task.IsDryRun || await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct))
@@ -321,20 +364,18 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         await conn.ExecuteAsync("DELETE FROM dry_run_values WHERE task_id = $1", ct, task.TaskId);
         await tx.CommitAsync(ct);
-        // The stored upload goes after the status has committed, so the task shows finished without waiting for it
-        // (deleting a 667 MB upload took 4 s). Should the node die in between, the stranded-task sweeper drops it.
-        await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, task.TaskId);
     }
 
     private sealed record LoadedTask(Guid TaskId, Guid WorkspaceId, string Status, string Format, string? Compression, bool IsDryRun,
-        long RowsProcessed, FieldDefinition Field);
+        long RowsProcessed, FieldDefinition Field, long UploadBytes, string? LoadPhase, int LoadPass, int LoadPasses);
 
     private static async Task<LoadedTask?> LoadAsync(NpgsqlConnection conn, Guid taskId, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand("""
             SELECT t.workspace_id, t.status, coalesce(t.upload_format, 'json'), t.rows_processed,
                    f.field_id, f.dataset_id, f.field_name, f.field_type, f.is_multi, coalesce(f.enum_options, '{}'),
-                   t.upload_compression, t.dry_run_of IS NOT NULL
+                   t.upload_compression, t.dry_run_of IS NOT NULL,
+                   coalesce(t.upload_bytes, 0), t.load_phase, t.load_pass, t.load_passes
             FROM tasks t JOIN fields f ON f.field_id = t.field_id
             WHERE t.task_id = $1
             """, conn) { Parameters = { new() { Value = taskId } } };
@@ -353,7 +394,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             EnumOptions = r.GetFieldValue<string[]>(9),
         };
         return new LoadedTask(taskId, r.GetGuid(0), r.GetString(1), r.GetString(2), r.IsDBNull(10) ? null : r.GetString(10), r.GetBoolean(11),
-            r.GetInt64(3), field);
+            r.GetInt64(3), field, r.GetInt64(12), r.IsDBNull(13) ? null : r.GetString(13), r.GetInt32(14), r.GetInt32(15));
     }
 
     /// <summary>Failures worth a retry: the database went away or the node is stopping. Anything else would fail again.</summary>

@@ -40,6 +40,14 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     {
         TypedValue value = default;
         var error = ValueValidator.CheckShape(row) ?? ValueValidator.Validate(field, row, out value, maxStringLength);
+        // A bulk load in passes decides a row in the pass of its item's slice, and a row refused before its item matters
+        // (a bad value, no usable id) in the first pass. A row named by file_name is kept until its name is resolved.
+        if (ledger is { Slice.Passes: > 1 } && (error is null
+                ? row.MediaIdState == MediaIdState.Valid && !ledger.Slice.Contains(row.MediaId)
+                : ledger.Slice.Pass != 0))
+        {
+            return;
+        }
         if (error is { } e)
         {
             var mediaId = row.MediaIdState == MediaIdState.Valid ? row.MediaId.ToString() : row.MediaIdText ?? row.FileName;
@@ -171,6 +179,10 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             foreach (var s in _staged)
             {
                 var mediaId = s.MediaId ?? (byName is not null && byName.TryGetValue(PgText.Storable(s.FileName)!, out var id) ? id : null);
+                if (s.MediaId is null && (mediaId is { } named ? !ledger.Slice.Contains(named) : ledger.Slice.Pass != 0))
+                {
+                    continue; // another pass's row, or an unknown name already reported in the first pass
+                }
                 if (mediaId is not { } m)
                 {
                     Refuse(s, null, RowErrorCodes.MediaNotFound,

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Bogus;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Harness;
 
 namespace Ingestion.Tests.Features.Uploads;
@@ -42,13 +43,21 @@ public sealed class RestartRecoveryTests
         status["error_count"]!.GetValue<long>().ShouldBe(1);
     }
 
-    [Fact]
-    public async Task A_node_killed_mid_file_is_taken_over_and_the_task_completes_with_exact_counts()
+    [Theory]
+    [InlineData(1, 5_000)]
+    // Three passes of about 50,000 items; the first decides its slice and every invalid row (about 55,000 rows), so
+    // the kill lands in a later pass, which the next node resumes mid-pass.
+    [InlineData(3, 60_000)]
+    public async Task A_node_killed_mid_file_is_taken_over_and_the_task_completes_with_exact_counts(int passes, long killAfterRows)
     {
         const int rowCount = 150_000;
         var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
         // Small checkpoints so the kill lands between many committed batches.
-        var settings = new Dictionary<string, string> { ["Ingestion__Ingest__BatchRows"] = "1000" };
+        var settings = new Dictionary<string, string>
+        {
+            ["Ingestion__Ingest__BatchRows"] = "1000",
+            ["Ingestion__Ingest__BulkLoadMaxItems"] = (rowCount / passes).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
 
         await using var first = await ServiceProcess.StartAsync(connectionString, settings);
         var admin = first.Client(IngestionApp.AdminToken);
@@ -79,7 +88,7 @@ public sealed class RestartRecoveryTests
         {
             var s = await api.StatusAsync(dataset, taskId);
             processedAtKill = s["rows_processed"]!.GetValue<long>();
-            if (s["status"]!.GetValue<string>() == "IN_PROGRESS" && processedAtKill >= 5_000)
+            if (s["status"]!.GetValue<string>() == "IN_PROGRESS" && processedAtKill >= killAfterRows)
             {
                 first.Kill();
                 break;
@@ -98,6 +107,7 @@ public sealed class RestartRecoveryTests
         status["error_count"]!.GetValue<long>().ShouldBe(invalid);
         await using var db = new Npgsql.NpgsqlConnection(connectionString);
         await db.OpenAsync();
+        (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(passes);
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM field_values WHERE task_id = $1", taskId)).ShouldBe(rowCount - invalid);
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM row_errors WHERE task_id = $1", taskId)).ShouldBe(invalid);
         // The stored upload is dropped just after the final status commits.

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Harness;
 using Npgsql;
@@ -27,6 +28,39 @@ public sealed class BulkLoadTests(SharedApp shared)
         string type, string[]? options, bool? isMulti)
     {
         var api = await shared.App.NewWorkspaceClientAsync();
+        var (bulkTask, _) = await BulkAndIndexedGiveTheSameVerdictsAsync(api, await TestDatabase.ConnectionStringAsync(), type, options, isMulti);
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
+        (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, bulkTask)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_dataset_larger_than_one_ledger_is_bulk_loaded_in_passes_with_the_same_verdicts_and_values_as_the_indexed_table()
+    {
+        // 400 items and a ledger of at most 60: seven passes, each deciding the rows of one slice of the items.
+        var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
+        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?> { ["Ingestion:Ingest:BulkLoadMaxItems"] = "60" },
+            connectionString);
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var db = await source.OpenConnectionAsync();
+        foreach (var (type, options, isMulti) in new (string, string[]?, bool?)[] { ("float", null, null), ("enum", ["red", "green", "blue"], true), ("string", null, null) })
+        {
+            var api = await app.NewWorkspaceClientAsync();
+            var (bulkTask, bulkStatus) = await BulkAndIndexedGiveTheSameVerdictsAsync(api, connectionString, type, options, isMulti);
+            (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, bulkTask)).ShouldBe(7);
+            // Across passes, "processed" counts every row decided: all of them once the task is done.
+            bulkStatus["rows_processed"]!.GetValue<long>().ShouldBe(bulkStatus["total_rows"]!.GetValue<long>());
+            bulkStatus["progress"]!.GetValue<double>().ShouldBe(100);
+        }
+    }
+
+    /// <summary>
+    /// Sends the same mixed file through a field's first upload (bulk-loaded) and through a follow-up upload of another
+    /// field (the indexed table and SQL), and holds both to the same verdict and value for every row.
+    /// </summary>
+    private static async Task<(Guid BulkTask, JsonObject BulkStatus)> BulkAndIndexedGiveTheSameVerdictsAsync(ApiClient api, string connectionString,
+        string type, string[]? options, bool? isMulti)
+    {
         var dataset = await api.CreateDatasetAsync();
         var names = Enumerable.Range(0, 400).Select(i => $"frame é {i:D3}.jpg").ToList();
         var items = await api.RegisterMediaAsync(dataset, names);
@@ -43,12 +77,13 @@ public sealed class BulkLoadTests(SharedApp shared)
         bulkStatus["inserted_rows"]!.GetValue<long>().ShouldBe(indexedStatus["inserted_rows"]!.GetValue<long>());
         bulkStatus["error_count"]!.GetValue<long>().ShouldBe(indexedStatus["error_count"]!.GetValue<long>());
         bulkStatus["error_count"]!.GetValue<long>().ShouldBeGreaterThan(0);
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var source = NpgsqlDataSource.Create(connectionString);
         await using var db = await source.OpenConnectionAsync();
         var bulkErrors = await LinesAsync(db, ErrorsSql, bulkTask);
         var indexedErrors = await LinesAsync(db, ErrorsSql, followUp);
         bulkErrors.Except(indexedErrors).ShouldBeEmpty("bulk-load verdicts the indexed path does not give");
         indexedErrors.Except(bulkErrors).ShouldBeEmpty("indexed-path verdicts the bulk load does not give");
+        bulkErrors.Count.ShouldBe(indexedErrors.Count, "each row is refused once");
         bulkErrors.ShouldContain(e => e.Contains("media_not_found") && e.Contains("No media item named \"frame é missing.jpg\""));
         bulkErrors.ShouldContain(e => e.Contains("duplicate_media_id") && e.Contains("from row 1 of this file"));
         (await LinesAsync(db, ValuesSql, bulkTask)).ShouldBe(await LinesAsync(db, ValuesSql, followUp));
@@ -60,6 +95,7 @@ public sealed class BulkLoadTests(SharedApp shared)
         againStatus["inserted_rows"]!.GetValue<long>().ShouldBe(0);
         (await db.ScalarAsync<long>("SELECT count(*) FROM row_errors WHERE task_id = $1 AND error_code = 'value_already_set'", CancellationToken.None, again))
             .ShouldBe(bulkStatus["inserted_rows"]!.GetValue<long>());
+        return (bulkTask, bulkStatus);
     }
 
     [Fact]
