@@ -120,6 +120,16 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             ["stop", "-D", Path.GetFullPath(_options.DataDirectory), "-m", "fast", "-w"], CancellationToken.None, throwOnError: false);
     }
 
+    /// <summary>
+    /// Stops the server as a crash would: an immediate shutdown, no checkpoint, so the next start replays the WAL.
+    /// For tests of what survives the database going away.
+    /// </summary>
+    internal async Task CrashAsync()
+    {
+        await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
+            ["stop", "-D", Path.GetFullPath(_options.DataDirectory), "-m", "immediate", "-w"], CancellationToken.None);
+    }
+
     private static string FindBinDirectory()
     {
         var candidates = Directory.Exists("/usr/lib/postgresql")

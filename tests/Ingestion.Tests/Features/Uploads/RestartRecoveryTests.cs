@@ -60,46 +60,13 @@ public sealed class RestartRecoveryTests
         };
 
         await using var first = await ServiceProcess.StartAsync(connectionString, settings);
-        var admin = first.Client(IngestionApp.AdminToken);
-        var workspace = await admin.CreateWorkspaceAsync($"crash-{Guid.NewGuid():N}");
-        var api = first.Client(workspace.Token);
-        var dataset = await api.CreateDatasetAsync();
-        var media = await api.RegisterMediaAsync(dataset, Enumerable.Range(0, rowCount).Select(i => $"frame-{i:D6}.jpg"));
-
-        var faker = new Faker { Random = new Randomizer(42) };
-        var invalid = 0;
-        var file = new StringBuilder("[");
-        for (var i = 0; i < rowCount; i++)
-        {
-            var bad = faker.Random.Double() < 0.05;
-            invalid += bad ? 1 : 0;
-            file.Append(i == 0 ? "" : ",\n").Append(bad
-                ? $$"""{"media_id": "{{media[i]}}", "value": "n/a"}"""
-                : $$"""{"media_id": "{{media[i]}}", "value": {{faker.Random.Double(0, 1000).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}}}""");
-        }
-        file.Append(']');
-        var taskId = await api.DeclareFieldAsync(dataset, "depth", "float");
-        (await api.UploadAsync(dataset, taskId, file.ToString())).StatusCode.ShouldBe(HttpStatusCode.Accepted);
-
+        var (api, token, dataset, taskId, invalid) = await StartFloatUploadAsync(first, rowCount);
         // Kill the node once it has committed some checkpoints but is far from done.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        long processedAtKill;
-        while (true)
-        {
-            var s = await api.StatusAsync(dataset, taskId);
-            processedAtKill = s["rows_processed"]!.GetValue<long>();
-            if (s["status"]!.GetValue<string>() == "IN_PROGRESS" && processedAtKill >= killAfterRows)
-            {
-                first.Kill();
-                break;
-            }
-            s["status"]!.GetValue<string>().ShouldBeOneOf("QUEUED", "IN_PROGRESS");
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "the job never got going");
-            await Task.Delay(20);
-        }
+        var processedAtKill = await WaitUntilProcessedAsync(api, dataset, taskId, killAfterRows);
+        first.Kill();
 
         await using var second = await ServiceProcess.StartAsync(connectionString, settings);
-        var status = await second.Client(workspace.Token).WaitForTaskAsync(dataset, taskId, TimeSpan.FromSeconds(120));
+        var status = await second.Client(token).WaitForTaskAsync(dataset, taskId, TimeSpan.FromSeconds(120));
 
         processedAtKill.ShouldBeLessThan(rowCount, "the kill must land mid-file for this test to mean anything");
         status["status"]!.GetValue<string>().ShouldBe("COMPLETED_WITH_ERRORS");
@@ -108,8 +75,7 @@ public sealed class RestartRecoveryTests
         await using var db = new Npgsql.NpgsqlConnection(connectionString);
         await db.OpenAsync();
         (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(passes);
-        (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM field_values WHERE task_id = $1", taskId)).ShouldBe(rowCount - invalid);
-        (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM row_errors WHERE task_id = $1", taskId)).ShouldBe(invalid);
+        await StoredExactlyOnceAsync(db, taskId, rowCount - invalid, invalid);
         // The stored upload is dropped just after the final status commits.
         var chunksGone = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM upload_chunks WHERE task_id = $1", taskId) > 0 && DateTime.UtcNow < chunksGone)
@@ -117,5 +83,96 @@ public sealed class RestartRecoveryTests
             await Task.Delay(100);
         }
         (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM upload_chunks WHERE task_id = $1", taskId)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task An_upload_in_flight_when_PostgreSQL_crashes_completes_with_exact_counts_once_it_is_back()
+    {
+        const int rowCount = 100_000;
+        // A server of this test's own: the crash must not touch the other tests' database. Named like the run's own
+        // folder, so an interrupted run's leftovers are removed by the next one.
+        var folder = Path.Combine(Path.GetTempPath(), $"ingestion-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(folder, "pg") });
+        try
+        {
+            await using var service = await ServiceProcess.StartAsync(server.ConnectionString,
+                new Dictionary<string, string> { ["Ingestion__Ingest__BatchRows"] = "1000" });
+            var (api, _, dataset, taskId, invalid) = await StartFloatUploadAsync(service, rowCount);
+            var processedAtCrash = await WaitUntilProcessedAsync(api, dataset, taskId, 5_000);
+            await server.CrashAsync();
+            // Down long enough for the job to fail on it, then back on the same port with its WAL replayed.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(folder, "pg"), Port = server.Port });
+
+            var status = await api.WaitForTaskAsync(dataset, taskId, TimeSpan.FromSeconds(120));
+            processedAtCrash.ShouldBeLessThan(rowCount, "the crash must land mid-file for this test to mean anything");
+            status["status"]!.GetValue<string>().ShouldBe("COMPLETED_WITH_ERRORS");
+            status["inserted_rows"]!.GetValue<long>().ShouldBe(rowCount - invalid);
+            status["error_count"]!.GetValue<long>().ShouldBe(invalid);
+            await using var db = new Npgsql.NpgsqlConnection(server.ConnectionString);
+            await db.OpenAsync();
+            await StoredExactlyOnceAsync(db, taskId, rowCount - invalid, invalid);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>A workspace, a dataset of <paramref name="rowCount"/> items and a float field, with its first upload sent.</summary>
+    private static async Task<(ApiClient Api, string Token, Guid Dataset, Guid TaskId, int Invalid)> StartFloatUploadAsync(ServiceProcess service, int rowCount)
+    {
+        var workspace = await service.Client(IngestionApp.AdminToken).CreateWorkspaceAsync($"crash-{Guid.NewGuid():N}");
+        var api = service.Client(workspace.Token);
+        var dataset = await api.CreateDatasetAsync();
+        var media = await api.RegisterMediaAsync(dataset, Enumerable.Range(0, rowCount).Select(i => $"frame-{i:D6}.jpg"));
+        var (file, invalid) = FloatFile(media);
+        var taskId = await api.DeclareFieldAsync(dataset, "depth", "float");
+        (await api.UploadAsync(dataset, taskId, file)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        return (api, workspace.Token, dataset, taskId, invalid);
+    }
+
+    /// <summary>Polls until the task is in progress with at least <paramref name="rows"/> rows processed, and says how many.</summary>
+    private static async Task<long> WaitUntilProcessedAsync(ApiClient api, Guid dataset, Guid taskId, long rows)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var s = await api.StatusAsync(dataset, taskId);
+            var processed = s["rows_processed"]!.GetValue<long>();
+            if (s["status"]!.GetValue<string>() == "IN_PROGRESS" && processed >= rows)
+            {
+                return processed;
+            }
+            s["status"]!.GetValue<string>().ShouldBeOneOf("QUEUED", "IN_PROGRESS");
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the job never got going");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A JSON file of one float row per item, about 5% of them invalid (seeded), and how many are.</summary>
+    private static (string File, int Invalid) FloatFile(IReadOnlyList<Guid> media)
+    {
+        var faker = new Faker { Random = new Randomizer(42) };
+        var invalid = 0;
+        var file = new StringBuilder("[");
+        for (var i = 0; i < media.Count; i++)
+        {
+            var bad = faker.Random.Double() < 0.05;
+            invalid += bad ? 1 : 0;
+            file.Append(i == 0 ? "" : ",\n").Append(bad
+                ? $$"""{"media_id": "{{media[i]}}", "value": "n/a"}"""
+                : $$"""{"media_id": "{{media[i]}}", "value": {{faker.Random.Double(0, 1000).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}}}""");
+        }
+        return (file.Append(']').ToString(), invalid);
+    }
+
+    /// <summary>Every valid row stored once and every invalid one refused once: nothing lost, nothing twice.</summary>
+    private static async Task StoredExactlyOnceAsync(Npgsql.NpgsqlConnection db, Guid taskId, long values, long errors)
+    {
+        (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(values);
+        (await db.ScalarAsync<long>("SELECT count(DISTINCT row_index) FROM field_values WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(values);
+        (await db.ScalarAsync<long>("SELECT count(*) FROM row_errors WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(errors);
     }
 }
