@@ -110,7 +110,14 @@ public static class IngestBenchmark
             Report(o, runs, baselines, idle, peak);
             Console.WriteLine();
             Console.WriteLine("profile (the runner's Debug phase timings, one line per task, in run order):");
-            foreach (var line in File.ReadLines(Path.Combine(root, "service.log")).Where(l => l.Contains("phases", StringComparison.Ordinal)))
+            // The runner logs its phases just after the final status commits, which the last poll may have beaten.
+            var log = Path.Combine(root, "service.log");
+            List<string> ProfileLines() => File.ReadLines(log).Where(l => l.Contains("phases", StringComparison.Ordinal)).ToList();
+            for (var wait = 0; wait < 50 && ProfileLines().Count < runs.Count; wait++)
+            {
+                await Task.Delay(100);
+            }
+            foreach (var line in ProfileLines())
             {
                 Console.WriteLine("  " + line.Trim());
             }

@@ -9,7 +9,10 @@ namespace Ingestion.Api.Features.Uploads;
 /// </summary>
 public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) : ForwardReadStream
 {
+    // One buffer for every chunk, read into in place: a fresh array per chunk would be a 1 MiB large-object
+    // allocation each, garbage the collector keeps until a full collection (667 of them per pass over a 10M-row file).
     private byte[] _chunk = [];
+    private int _length;
     private int _offset;
     private int _nextChunk;
     private bool _eof;
@@ -19,7 +22,7 @@ public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) 
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        while (_offset == _chunk.Length)
+        while (_offset == _length)
         {
             if (_eof)
             {
@@ -29,9 +32,17 @@ public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) 
             {
                 Parameters = { new() { Value = taskId }, new() { Value = _nextChunk } },
             };
-            if (await cmd.ExecuteScalarAsync(cancellationToken) is byte[] data)
+            await using var reader = await cmd.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
             {
-                _chunk = data;
+                await using var data = await reader.GetStreamAsync(0, cancellationToken);
+                var size = (int)data.Length;
+                if (_chunk.Length < size)
+                {
+                    _chunk = new byte[size];
+                }
+                await data.ReadExactlyAsync(_chunk.AsMemory(0, size), cancellationToken);
+                _length = size;
                 _offset = 0;
                 _nextChunk++;
             }
@@ -40,7 +51,7 @@ public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId) 
                 _eof = true;
             }
         }
-        var n = Math.Min(buffer.Length, _chunk.Length - _offset);
+        var n = Math.Min(buffer.Length, _length - _offset);
         _chunk.AsMemory(_offset, n).CopyTo(buffer);
         _offset += n;
         _position += n;

@@ -20,4 +20,10 @@ public sealed class IngestOptions
     /// set-wise SQL path, as does an upload too small for its dataset to be worth a pass per slice.
     /// </summary>
     public int BulkLoadMaxPasses { get; set; } = 16;
+
+    /// <summary>
+    /// Where the first pass of a bulk load in passes leaves each later slice's checked rows (a folder per task, removed
+    /// when the task ends), so later passes need not parse the upload again. Unset: the system's temp folder.
+    /// </summary>
+    public string? SpillDirectory { get; set; }
 }

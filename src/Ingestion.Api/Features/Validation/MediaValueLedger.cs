@@ -208,6 +208,9 @@ public readonly record struct LedgerSlice(int Pass, int Passes)
 
     public bool Contains(Guid id) => Passes == 1 || Of(PgUuidHash(id), Passes) == Pass;
 
+    /// <summary>The pass, of the same load, whose slice holds <paramref name="id"/>.</summary>
+    public int PassOf(Guid id) => Passes == 1 ? 0 : Of(PgUuidHash(id), Passes);
+
     /// <summary>The slice of a hash, the same in SQL: a multiply-high of the unsigned hash by the number of passes.</summary>
     private static int Of(uint hash, int passes) => (int)((ulong)hash * (ulong)passes >> 32);
 

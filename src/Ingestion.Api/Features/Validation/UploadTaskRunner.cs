@@ -92,6 +92,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             {
                 logger.LogError(indexing, "Task {TaskId}: indexing field {FieldId} after a failure failed too; its next upload will", task.TaskId, task.Field.FieldId);
             }
+            SliceSpill.Remove(SpillFolder(task.TaskId));
             throw;
         }
         finally
@@ -122,6 +123,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var passes = bulk?.Passes ?? 1;
         (long RowsRead, MalformedFileException? Broken) read = default;
         MediaValueLedger? ledger = null;
+        var limits = limitOptions.Value;
+        // Three batches circulate (one filling, one waiting, one flushing) and are reused from batch to batch and pass
+        // to pass, so memory does not grow with the file.
+        var batches = Enumerable.Range(0, 3)
+            .Select(_ => new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun)).ToArray();
         for (var pass = Math.Min(task.LoadPass, passes - 1); pass < passes; pass++)
         {
             if (bulk is not null)
@@ -130,9 +136,36 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                 ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
                     bulk.Items, bulk.TableHasRows, ledger, ct);
                 timings.Ledger += Stopwatch.GetElapsedTime(loading);
-                logger.LogDebug("Task {TaskId} pass {Pass} of {Passes} bulk-loads against {Items} media items", taskId, pass + 1, passes, ledger.Items);
+                var gc = GC.GetGCMemoryInfo();
+                logger.LogDebug("Task {TaskId} pass {Pass} of {Passes} bulk-loads against {Items} media items (managed heap {Heap} MB, committed {Committed} MB, fragmented {Fragmented} MB)",
+                    taskId, pass + 1, passes, ledger.Items, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20, gc.FragmentedBytes >> 20);
             }
-            read = await LoadPassAsync(conn, task, ledger, pass == task.LoadPass ? task.RowsProcessed : 0, timings, ct);
+            var from = pass == task.LoadPass ? task.RowsProcessed : 0;
+            // Only a first pass read whole here can leave later passes their rows; a later pass without its spill
+            // (resumed elsewhere, or after a first pass that could not spill) parses the upload again.
+            using var spill = passes > 1 && pass == 0 && from == 0 ? StartSpill(taskId, passes) : null;
+            using var spilled = passes > 1 && pass > 0 ? SliceSpill.TryOpen(SpillFolder(taskId), pass, task.UploadBytes) : null;
+            if (passes > 1)
+            {
+                logger.LogDebug("Task {TaskId} pass {Pass} reads {Source}", taskId, pass + 1,
+                    spilled is not null ? "the rows the first pass spilled for it" : spill is not null ? "the upload, spilling later slices' rows" : "the upload");
+            }
+            foreach (var batch in batches)
+            {
+                batch.ForPass(ledger, spill);
+            }
+            read = await LoadPassAsync(conn, task, batches, from, spilled, timings, ct);
+            if (spill is not null)
+            {
+                if (read.Broken is null)
+                {
+                    spill.Seal(read.RowsRead);
+                }
+                else
+                {
+                    spill.Abandon(); // later passes parse the upload, and end where it broke, as the first did
+                }
+            }
             if (pass + 1 < passes)
             {
                 // The pass's last batch committed its checkpoint at the end of the file; should the node die before this,
@@ -149,6 +182,10 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             timings.Index += Stopwatch.GetElapsedTime(indexing);
         }
         await FinishAsync(conn, task, read.RowsRead, read.Broken, ct);
+        if (passes > 1)
+        {
+            SliceSpill.Remove(SpillFolder(taskId));
+        }
         logger.LogInformation("Task {TaskId}: {Rows} rows in {Seconds:F2}s{Passes}{Broken}", taskId, read.RowsRead,
             Stopwatch.GetElapsedTime(started).TotalSeconds, passes > 1 ? $", {passes} passes" : "",
             read.Broken is null ? "" : $"; file broken: {read.Broken.Message}");
@@ -158,26 +195,45 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, taskId);
     }
 
-    /// <summary>One pass over the stored upload, from the checkpoint <paramref name="rowsProcessed"/> of this pass.</summary>
+    private string SpillFolder(Guid taskId) => SliceSpill.FolderOf(options.Value.SpillDirectory ?? Path.GetTempPath(), taskId);
+
+    private SliceSpill? StartSpill(Guid taskId, int passes)
+    {
+        try
+        {
+            return SliceSpill.Start(SpillFolder(taskId), passes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Task {TaskId}: no spill folder; each pass will parse the upload", taskId);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// One pass over the stored upload, from the checkpoint <paramref name="rowsProcessed"/> of this pass, or over the
+    /// rows the first pass <paramref name="spilled"/> for this one.
+    /// </summary>
     private async Task<(long RowsRead, MalformedFileException? Broken)> LoadPassAsync(NpgsqlConnection conn, LoadedTask task,
-        MediaValueLedger? ledger, long rowsProcessed, IngestTimings timings, CancellationToken ct)
+        IReadOnlyList<ValueBatch> batches, long rowsProcessed, SliceSpill.SpilledRowReader? spilled, IngestTimings timings, CancellationToken ct)
     {
         var limits = limitOptions.Value;
         // The file is read on a connection of its own, so reading the next batch overlaps with the database work
         // on this one, which holds the task's lock and the staging table.
-        await using var readConnection = await dataSource.OpenConnectionAsync(ct);
-        await using var file = new UploadChunkStream(readConnection, task.TaskId);
-        using var reader = UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
+        await using var readConnection = spilled is null ? await dataSource.OpenConnectionAsync(ct) : null;
+        await using var file = readConnection is null ? null : new UploadChunkStream(readConnection, task.TaskId);
+        using var parsed = file is null ? null : UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
+        IUploadRowReader reader = spilled ?? (IUploadRowReader)parsed!;
 
         // Two stages joined by a channel of one batch: while the database copies, classifies and commits batch n,
         // batch n+1 is parsed and validated. Batches still commit one by one in file order, each with its own
-        // checkpoint in its own transaction, so a crash resumes exactly as before. Three batches circulate (one
-        // filling, one waiting, one flushing) and are reused, so memory does not grow with the file.
+        // checkpoint in its own transaction, so a crash resumes exactly as before.
         var full = Channel.CreateBounded<ValueBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         var empty = Channel.CreateUnbounded<ValueBatch>();
-        for (var i = 0; i < 3; i++)
+        foreach (var batch in batches)
         {
-            empty.Writer.TryWrite(new ValueBatch(task.Field, task.TaskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun, ledger));
+            batch.Clear();
+            empty.Writer.TryWrite(batch);
         }
         var pace = new BatchPace(Math.Max(1, options.Value.BatchRows));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -262,7 +318,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             {
                 while (await reader.ReadAsync(row, ct))
                 {
-                    if (rowsRead == maxRows)
+                    if (row.RowIndex >= maxRows)
                     {
                         broken = new MalformedFileException(RowErrorCodes.TooManyRows,
                             $"The file has more than {maxRows:N0} rows, the most one upload may hold. The first {maxRows:N0} rows " +
@@ -270,13 +326,14 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                             row.Line, 1, reader.BytesConsumed);
                         break;
                     }
-                    rowsRead++;
+                    // Rows are counted by their place in the file: a spilled pass reads only some of them.
+                    rowsRead = row.RowIndex + 1;
                     if (row.RowIndex < rowsProcessed)
                     {
                         continue; // committed before a crash or restart
                     }
                     batch.Add(row);
-                    if (batch.Count >= pace.Rows)
+                    if (batch.Count >= pace.Rows || batch.Errors >= MaxErrorsPerBatch)
                     {
                         batch.Seal(rowsRead, reader.BytesConsumed);
                         timings.Read += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
@@ -290,6 +347,10 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             {
                 broken = e;
             }
+            if (reader is SliceSpill.SpilledRowReader spilled)
+            {
+                rowsRead = spilled.RowsInFile;
+            }
             batch.Seal(rowsRead, reader.BytesConsumed);
             timings.Read += Stopwatch.GetElapsedTime(clock);
             await full.WriteAsync(batch, ct);
@@ -302,6 +363,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             throw;
         }
     }
+
+    // A row error holds its reason and value as text, several hundred bytes against a stored row's few dozen, so a
+    // batch also closes at this many errors: an error-dense stretch of a file (the first pass of a load in passes
+    // reports every refused value, 1 row in 2 of what it keeps at 5% invalid) holds no more memory than any other.
+    private const int MaxErrorsPerBatch = 2_000;
 
     /// <summary>
     /// How many rows the next batch takes: Ingestion:Ingest:BatchRows at most, and no more than the database stage

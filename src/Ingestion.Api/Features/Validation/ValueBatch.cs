@@ -18,7 +18,7 @@ namespace Ingestion.Api.Features.Validation;
 /// dry_run_values, never in field_values.
 /// </summary>
 internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid workspaceId, int maxStringLength = ValueValidator.MaxStringLength,
-    bool dryRun = false, MediaValueLedger? ledger = null)
+    bool dryRun = false, MediaValueLedger? ledger = null, SliceSpill? spill = null)
 {
     private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value);
 
@@ -31,6 +31,19 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     public int Count => _staged.Count + _errors.Count;
 
+    /// <summary>The rows refused so far, each with its reason.</summary>
+    public int Errors => _errors.Count;
+
+    /// <summary>
+    /// Points the batch at the next pass of a bulk load in passes: the task's batches are kept from pass to pass, so
+    /// their lists, grown to a batch's size once, are not allocated again per pass.
+    /// </summary>
+    public void ForPass(MediaValueLedger? passLedger, SliceSpill? passSpill)
+    {
+        ledger = passLedger;
+        spill = passSpill;
+    }
+
     /// <summary>The checkpoint this batch commits: every row before it is done once the batch is.</summary>
     public long RowsProcessed { get; private set; }
 
@@ -41,12 +54,26 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         TypedValue value = default;
         var error = ValueValidator.CheckShape(row) ?? ValueValidator.Validate(field, row, out value, maxStringLength);
         // A bulk load in passes decides a row in the pass of its item's slice, and a row refused before its item matters
-        // (a bad value, no usable id) in the first pass. A row named by file_name is kept until its name is resolved.
-        if (ledger is { Slice.Passes: > 1 } && (error is null
-                ? row.MediaIdState == MediaIdState.Valid && !ledger.Slice.Contains(row.MediaId)
-                : ledger.Slice.Pass != 0))
+        // (a bad value, no usable id) in the first pass. The first pass may spill each later slice's rows for its pass.
+        // A row named by file_name is kept until its name is resolved, which the spill cannot wait for.
+        if (ledger is { Slice: { Passes: > 1 } slice })
         {
-            return;
+            if (error is null && row.MediaIdState == MediaIdState.Valid && slice.PassOf(row.MediaId) is var pass && pass != slice.Pass)
+            {
+                if (spill is { Active: true })
+                {
+                    spill.Write(pass, row);
+                }
+                return;
+            }
+            if (error is not null && slice.Pass != 0)
+            {
+                return;
+            }
+            if (error is null && row.MediaIdState != MediaIdState.Valid)
+            {
+                spill?.Abandon();
+            }
         }
         if (error is { } e)
         {
