@@ -48,8 +48,10 @@ internal sealed class MediaValueLedger
     /// table that was empty when the task started needs no such read: every value a pass stores is of its own slice.
     /// <paramref name="previous"/>, the ledger of the pass before, gives up its memory to this one.
     /// </summary>
+    /// <paramref name="prefetched"/>, when given, is the connection on which <see cref="PrefetchAsync"/> already picked
+    /// this slice's items out, during the pass before.
     public static async Task<MediaValueLedger> LoadAsync(NpgsqlConnection conn, Guid datasetId, Guid fieldId, Guid taskId, LedgerSlice slice,
-        long datasetItems, bool tableHasRows, MediaValueLedger? previous, CancellationToken ct)
+        long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, CancellationToken ct)
     {
         // One pass reads exactly the items counted, so the array is allocated once at its size; a slice's share is only
         // expected, and grows in the rare case it is exceeded.
@@ -66,7 +68,9 @@ internal sealed class MediaValueLedger
         // Read in heap order and sorted here: right after a large registration the visibility map is not set yet, and an
         // index-only scan in key order then visits the heap once per item at random (measured: 2 s against 0.3 s for 1M).
         // A slice is picked out by PostgreSQL, which scans 10M items in 0.65 s, against 3 s to send them all here.
-        await using (var cmd = slice.Passes == 1
+        await using (var cmd = prefetched is not null
+            ? new NpgsqlCommand("SELECT media_id FROM ledger_slice", prefetched)
+            : slice.Passes == 1
             ? new NpgsqlCommand("SELECT media_id FROM media_items WHERE dataset_id = $1 LIMIT $2", conn)
             {
                 Parameters = { new() { Value = datasetId }, new() { Value = datasetItems } },
@@ -125,6 +129,20 @@ internal sealed class MediaValueLedger
             }
         }
         return ledger;
+    }
+
+    /// <summary>
+    /// Picks the items of <paramref name="slice"/> out of the dataset into a temporary table of <paramref name="conn"/>,
+    /// for the next pass's <see cref="LoadAsync"/>. Run during the pass before, it takes the scan of every item of the
+    /// dataset (0.65 s at 10M) off the time between passes, when no row moves, at no cost in this process's memory.
+    /// </summary>
+    public static async Task PrefetchAsync(NpgsqlConnection conn, Guid datasetId, LedgerSlice slice, CancellationToken ct)
+    {
+        await conn.ExecuteAsync("CREATE TEMP TABLE IF NOT EXISTS ledger_slice (media_id uuid NOT NULL)", ct);
+        await conn.ExecuteAsync("TRUNCATE ledger_slice", ct);
+        await conn.ExecuteUntimedAsync($"""
+            INSERT INTO ledger_slice SELECT media_id FROM media_items WHERE dataset_id = $1 AND {LedgerSlice.Sql("media_id", "$2", "$3")}
+            """, ct, datasetId, (long)slice.Passes, (long)slice.Pass);
     }
 
     /// <summary>How many of the dataset's items there are, counting no further than <paramref name="atMost"/> + 1.</summary>

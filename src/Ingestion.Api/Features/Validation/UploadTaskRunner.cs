@@ -123,55 +123,77 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var passes = bulk?.Passes ?? 1;
         (long RowsRead, MalformedFileException? Broken) read = default;
         MediaValueLedger? ledger = null;
+        // The next pass's items are picked out on a connection of their own while this pass runs.
+        await using var prefetchConnection = passes > 1 ? await dataSource.OpenConnectionAsync(ct) : null;
+        Task? prefetch = null;
         var limits = limitOptions.Value;
         // Three batches circulate (one filling, one waiting, one flushing) and are reused from batch to batch and pass
         // to pass, so memory does not grow with the file.
         var batches = Enumerable.Range(0, 3)
             .Select(_ => new ValueBatch(task.Field, taskId, task.WorkspaceId, limits.MaxValueLength, task.IsDryRun)).ToArray();
-        for (var pass = Math.Min(task.LoadPass, passes - 1); pass < passes; pass++)
+        try
         {
-            if (bulk is not null)
+            for (var pass = Math.Min(task.LoadPass, passes - 1); pass < passes; pass++)
             {
-                var loading = Stopwatch.GetTimestamp();
-                ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
-                    bulk.Items, bulk.TableHasRows, ledger, ct);
-                timings.Ledger += Stopwatch.GetElapsedTime(loading);
-                var gc = GC.GetGCMemoryInfo();
-                logger.LogDebug("Task {TaskId} pass {Pass} of {Passes} bulk-loads against {Items} media items (managed heap {Heap} MB, committed {Committed} MB, fragmented {Fragmented} MB)",
-                    taskId, pass + 1, passes, ledger.Items, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20, gc.FragmentedBytes >> 20);
-            }
-            var from = pass == task.LoadPass ? task.RowsProcessed : 0;
-            // Only a first pass read whole here can leave later passes their rows; a later pass without its spill
-            // (resumed elsewhere, or after a first pass that could not spill) parses the upload again.
-            using var spill = passes > 1 && pass == 0 && from == 0 ? StartSpill(taskId, passes) : null;
-            using var spilled = passes > 1 && pass > 0 ? SliceSpill.TryOpen(SpillFolder(taskId), pass, task.UploadBytes) : null;
-            if (passes > 1)
-            {
-                logger.LogDebug("Task {TaskId} pass {Pass} reads {Source}", taskId, pass + 1,
-                    spilled is not null ? "the rows the first pass spilled for it" : spill is not null ? "the upload, spilling later slices' rows" : "the upload");
-            }
-            foreach (var batch in batches)
-            {
-                batch.ForPass(ledger, spill);
-            }
-            read = await LoadPassAsync(conn, task, batches, from, spilled, timings, ct);
-            if (spill is not null)
-            {
-                if (read.Broken is null)
+                if (bulk is not null)
                 {
-                    spill.Seal(read.RowsRead);
+                    var loading = Stopwatch.GetTimestamp();
+                    if (prefetch is not null)
+                    {
+                        await prefetch;
+                    }
+                    ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
+                        bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, ct);
+                    prefetch = pass + 1 < passes
+                        ? MediaValueLedger.PrefetchAsync(prefetchConnection!, task.Field.DatasetId, new LedgerSlice(pass + 1, passes), ct)
+                        : null;
+                    timings.Ledger += Stopwatch.GetElapsedTime(loading);
+                    var gc = GC.GetGCMemoryInfo();
+                    logger.LogDebug("Task {TaskId} pass {Pass} of {Passes} bulk-loads against {Items} media items (managed heap {Heap} MB, committed {Committed} MB, fragmented {Fragmented} MB)",
+                        taskId, pass + 1, passes, ledger.Items, gc.HeapSizeBytes >> 20, gc.TotalCommittedBytes >> 20, gc.FragmentedBytes >> 20);
                 }
-                else
+                var from = pass == task.LoadPass ? task.RowsProcessed : 0;
+                // Only a first pass read whole here can leave later passes their rows; a later pass without its spill
+                // (resumed elsewhere, or after a first pass that could not spill) parses the upload again.
+                using var spill = passes > 1 && pass == 0 && from == 0 ? StartSpill(taskId, passes) : null;
+                using var spilled = passes > 1 && pass > 0 ? SliceSpill.TryOpen(SpillFolder(taskId), pass, task.UploadBytes) : null;
+                if (passes > 1)
                 {
-                    spill.Abandon(); // later passes parse the upload, and end where it broke, as the first did
+                    logger.LogDebug("Task {TaskId} pass {Pass} reads {Source}", taskId, pass + 1,
+                        spilled is not null ? "the rows the first pass spilled for it" : spill is not null ? "the upload, spilling later slices' rows" : "the upload");
+                }
+                foreach (var batch in batches)
+                {
+                    batch.ForPass(ledger, spill);
+                }
+                read = await LoadPassAsync(conn, task, batches, from, spilled, timings, ct);
+                if (spill is not null)
+                {
+                    if (read.Broken is null)
+                    {
+                        spill.Seal(read.RowsRead);
+                    }
+                    else
+                    {
+                        spill.Abandon(); // later passes parse the upload, and end where it broke, as the first did
+                    }
+                }
+                if (pass + 1 < passes)
+                {
+                    // The pass's last batch committed its checkpoint at the end of the file; should the node die before this,
+                    // the resumed job reads the file once more finding every row done, and moves on here.
+                    await conn.ExecuteAsync("UPDATE tasks SET load_pass = $2, rows_processed = 0, bytes_processed = 0 WHERE task_id = $1", ct,
+                        taskId, pass + 1);
                 }
             }
-            if (pass + 1 < passes)
+        }
+        finally
+        {
+            // A pass that failed leaves the next slice's prefetch running on its connection: let it end before the
+            // connection goes; its own outcome no longer matters.
+            if (prefetch is not null)
             {
-                // The pass's last batch committed its checkpoint at the end of the file; should the node die before this,
-                // the resumed job reads the file once more finding every row done, and moves on here.
-                await conn.ExecuteAsync("UPDATE tasks SET load_pass = $2, rows_processed = 0, bytes_processed = 0 WHERE task_id = $1", ct,
-                    taskId, pass + 1);
+                await prefetch.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         if (bulk is not null)
