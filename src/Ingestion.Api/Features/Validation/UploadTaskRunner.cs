@@ -195,6 +195,18 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             {
                 await prefetch.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
+            // The pooled connection would otherwise keep a slice of a million ids in its session until it is reused.
+            // After a failure the session may be gone with the database: then so is the table.
+            if (prefetchConnection is { State: System.Data.ConnectionState.Open })
+            {
+                try
+                {
+                    await prefetchConnection.ExecuteAsync("DROP TABLE IF EXISTS ledger_slice", CancellationToken.None);
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+                {
+                }
+            }
         }
         if (bulk is not null)
         {

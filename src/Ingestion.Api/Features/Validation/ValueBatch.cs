@@ -18,13 +18,15 @@ namespace Ingestion.Api.Features.Validation;
 /// dry_run_values, never in field_values.
 /// </summary>
 internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid workspaceId, int maxStringLength = ValueValidator.MaxStringLength,
-    bool dryRun = false, MediaValueLedger? ledger = null, SliceSpill? spill = null)
+    bool dryRun = false)
 {
     private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value);
 
     private readonly record struct PendingError(long RowIndex, long Line, string? MediaId, string? FileName, string Code, string Reason, string? Value);
 
     private readonly List<StagedValue> _staged = [];
+    private MediaValueLedger? _ledger;
+    private SliceSpill? _spill;
     private string? _classifySql;
     private readonly List<PendingError> _errors = [];
     private bool _hasFileNames;
@@ -35,13 +37,14 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     public int Errors => _errors.Count;
 
     /// <summary>
-    /// Points the batch at the next pass of a bulk load in passes: the task's batches are kept from pass to pass, so
-    /// their lists, grown to a batch's size once, are not allocated again per pass.
+    /// Points the batch at a pass: a bulk load's ledger for it (none: the SQL path) and, in a first pass, the spill of
+    /// the later slices' rows. The task's batches are kept from pass to pass, so their lists, grown to a batch's size
+    /// once, are not allocated again per pass.
     /// </summary>
     public void ForPass(MediaValueLedger? passLedger, SliceSpill? passSpill)
     {
-        ledger = passLedger;
-        spill = passSpill;
+        _ledger = passLedger;
+        _spill = passSpill;
     }
 
     /// <summary>The checkpoint this batch commits: every row before it is done once the batch is.</summary>
@@ -56,13 +59,13 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         // A bulk load in passes decides a row in the pass of its item's slice, and a row refused before its item matters
         // (a bad value, no usable id) in the first pass. The first pass may spill each later slice's rows for its pass.
         // A row named by file_name is kept until its name is resolved, which the spill cannot wait for.
-        if (ledger is { Slice: { Passes: > 1 } slice })
+        if (_ledger is { Slice: { Passes: > 1 } slice })
         {
             if (error is null && row.MediaIdState == MediaIdState.Valid && slice.PassOf(row.MediaId) is var pass && pass != slice.Pass)
             {
-                if (spill is { Active: true })
+                if (_spill is { Active: true })
                 {
-                    spill.Write(pass, row);
+                    _spill.Write(pass, row);
                 }
                 return;
             }
@@ -72,7 +75,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             }
             if (error is null && row.MediaIdState != MediaIdState.Valid)
             {
-                spill?.Abandon();
+                _spill?.Abandon();
             }
         }
         if (error is { } e)
@@ -105,9 +108,9 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     /// <summary>Commits the rows, their errors and the batch's checkpoint in one transaction.</summary>
     public async Task FlushAsync(NpgsqlConnection conn, IngestTimings timings, CancellationToken ct)
     {
-        if (ledger is not null)
+        if (_ledger is not null)
         {
-            await FlushBulkAsync(conn, ledger, timings, ct);
+            await FlushBulkAsync(conn, _ledger, timings, ct);
             return;
         }
         var clock = Stopwatch.GetTimestamp();
