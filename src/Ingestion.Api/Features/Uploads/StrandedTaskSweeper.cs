@@ -59,9 +59,9 @@ public sealed class StrandedTaskSweeper(NpgsqlDataSource db, ITaskQueue queue, I
             }
         }
         // A finished task's stored upload is dropped right after its status commits; a node that died in between left it.
-        await using var leftovers = db.CreateCommand("""
+        await using var leftovers = db.CreateCommand($"""
             DELETE FROM upload_chunks c USING tasks t
-            WHERE c.task_id = t.task_id AND t.status IN ('COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED')
+            WHERE c.task_id = t.task_id AND t.status IN {TaskStatuses.FinishedSql}
             """);
         await leftovers.ExecuteNonQueryAsync(ct);
         await RemoveFinishedSpillsAsync(ct);
@@ -85,9 +85,7 @@ public sealed class StrandedTaskSweeper(NpgsqlDataSource db, ITaskQueue queue, I
         {
             return;
         }
-        await using var cmd = db.CreateCommand("""
-            SELECT task_id FROM tasks WHERE task_id = ANY($1) AND status IN ('COMPLETED', 'COMPLETED_WITH_ERRORS', 'FAILED')
-            """);
+        await using var cmd = db.CreateCommand($"SELECT task_id FROM tasks WHERE task_id = ANY($1) AND status IN {TaskStatuses.FinishedSql}");
         cmd.Parameters.Add(new NpgsqlParameter { Value = folders.Keys.ToArray() });
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))

@@ -15,5 +15,8 @@ public static class TaskStatuses
 
     public static bool IsFinished(string status) => status is Completed or CompletedWithErrors or Failed;
 
+    /// <summary>The same as an SQL list, for <c>status IN</c>.</summary>
+    public const string FinishedSql = $"('{Completed}', '{CompletedWithErrors}', '{Failed}')";
+
     public static string Public(string status) => status == Uploading ? Init : status;
 }

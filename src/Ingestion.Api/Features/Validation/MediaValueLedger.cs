@@ -222,8 +222,6 @@ internal sealed class MediaValueLedger
 /// </summary>
 public readonly record struct LedgerSlice(int Pass, int Passes)
 {
-    public static readonly LedgerSlice Whole = new(0, 1);
-
     public bool Contains(Guid id) => Passes == 1 || Of(PgUuidHash(id), Passes) == Pass;
 
     /// <summary>The pass, of the same load, whose slice holds <paramref name="id"/>.</summary>

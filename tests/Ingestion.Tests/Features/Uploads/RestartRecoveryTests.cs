@@ -78,11 +78,11 @@ public sealed class RestartRecoveryTests
         await StoredExactlyOnceAsync(db, taskId, rowCount - invalid, invalid);
         // The stored upload is dropped just after the final status commits.
         var chunksGone = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM upload_chunks WHERE task_id = $1", taskId) > 0 && DateTime.UtcNow < chunksGone)
+        while (await db.ScalarAsync<long>(ChunksSql, CancellationToken.None, taskId) > 0 && DateTime.UtcNow < chunksGone)
         {
             await Task.Delay(100);
         }
-        (await UploadPipelineTests.CountAsync(db, "SELECT count(*) FROM upload_chunks WHERE task_id = $1", taskId)).ShouldBe(0);
+        (await db.ScalarAsync<long>(ChunksSql, CancellationToken.None, taskId)).ShouldBe(0);
     }
 
     [Fact]
@@ -119,6 +119,8 @@ public sealed class RestartRecoveryTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    private const string ChunksSql = "SELECT count(*) FROM upload_chunks WHERE task_id = $1";
 
     /// <summary>A workspace, a dataset of <paramref name="rowCount"/> items and a float field, with its first upload sent.</summary>
     private static async Task<(ApiClient Api, string Token, Guid Dataset, Guid TaskId, int Invalid)> StartFloatUploadAsync(ServiceProcess service, int rowCount)

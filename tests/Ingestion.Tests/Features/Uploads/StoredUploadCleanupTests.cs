@@ -18,11 +18,7 @@ public sealed class StoredUploadCleanupTests(SharedApp shared)
     [Fact]
     public async Task The_sweeper_drops_the_stored_upload_a_finished_task_still_holds()
     {
-        var api = await shared.App.NewWorkspaceClientAsync();
-        var dataset = await api.CreateDatasetAsync();
-        var items = await api.RegisterMediaAsync(dataset, ["a.jpg"]);
-        var (taskId, status) = await api.IngestAsync(dataset, "score", "float", [new { media_id = items[0], value = 1.5 }]);
-        status["status"]!.GetValue<string>().ShouldBe("COMPLETED");
+        var taskId = await FinishedTaskAsync();
         await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
         await using var db = await source.OpenConnectionAsync();
         // What a node that died between the final commit and dropping the upload leaves behind.
@@ -31,7 +27,7 @@ public sealed class StoredUploadCleanupTests(SharedApp shared)
             SELECT task_id, 99, '\x00'::bytea, workspace_id FROM tasks WHERE task_id = $1
             """, CancellationToken.None, taskId);
 
-        await shared.App.Services.GetServices<IHostedService>().OfType<StrandedTaskSweeper>().Single().SweepAsync(CancellationToken.None);
+        await SweepAsync();
 
         (await db.ScalarAsync<long>("SELECT count(*) FROM upload_chunks WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(0);
     }
@@ -39,10 +35,7 @@ public sealed class StoredUploadCleanupTests(SharedApp shared)
     [Fact]
     public async Task The_sweeper_removes_the_spill_folder_a_finished_task_left_and_no_other()
     {
-        var api = await shared.App.NewWorkspaceClientAsync();
-        var dataset = await api.CreateDatasetAsync();
-        var items = await api.RegisterMediaAsync(dataset, ["a.jpg"]);
-        var (finished, _) = await api.IngestAsync(dataset, "score", "float", [new { media_id = items[0], value = 1.5 }]);
+        var finished = await FinishedTaskAsync();
         // What a node killed in a load's later passes leaves in its spill folder, and a folder of a task this database
         // does not know (another service's, on the same machine).
         var root = Path.GetTempPath();
@@ -55,7 +48,7 @@ public sealed class StoredUploadCleanupTests(SharedApp shared)
         }
         try
         {
-            await shared.App.Services.GetServices<IHostedService>().OfType<StrandedTaskSweeper>().Single().SweepAsync(CancellationToken.None);
+            await SweepAsync();
 
             Directory.Exists(left).ShouldBeFalse();
             Directory.Exists(foreign).ShouldBeTrue();
@@ -65,4 +58,18 @@ public sealed class StoredUploadCleanupTests(SharedApp shared)
             SliceSpill.Remove(foreign);
         }
     }
+
+    /// <summary>A one-row upload, processed to COMPLETED.</summary>
+    private async Task<Guid> FinishedTaskAsync()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var items = await api.RegisterMediaAsync(dataset, ["a.jpg"]);
+        var (taskId, status) = await api.IngestAsync(dataset, "score", "float", [new { media_id = items[0], value = 1.5 }]);
+        status["status"]!.GetValue<string>().ShouldBe("COMPLETED");
+        return taskId;
+    }
+
+    private Task SweepAsync() =>
+        shared.App.Services.GetServices<IHostedService>().OfType<StrandedTaskSweeper>().Single().SweepAsync(CancellationToken.None);
 }
