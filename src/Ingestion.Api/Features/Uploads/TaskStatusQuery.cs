@@ -13,7 +13,7 @@ public static class TaskStatusQuery
             SELECT t.status, t.inserted_rows, t.error_count, f.field_name, t.rows_processed, t.total_rows,
                    t.upload_bytes, t.bytes_processed, t.upload_format, t.failure_reason,
                    t.created_at, t.queued_at, t.started_at, t.completed_at, t.upload_compression, t.dry_run_of, t.load_phase,
-                   t.load_pass, t.load_passes,
+                   t.load_pass, t.load_passes, t.load_prepared,
                    -- How far the slowest of the field table's index builds is, 0 to 1, from PostgreSQL's own progress report:
                    -- a btree build scans the table (first half), sorts, then loads the sorted entries (second half); a GIN
                    -- build reports its table scan only.
@@ -37,24 +37,11 @@ public static class TaskStatusQuery
             var s = r.GetString(0);
             long? uploadBytes = r.IsDBNull(6) ? null : r.GetInt64(6);
             var phase = r.IsDBNull(16) ? null : r.GetString(16);
-            // A bulk load in passes reads the file once per pass; the checkpoint is within the current pass.
             var (pass, passes) = (r.GetInt32(17), Math.Max(1, r.GetInt32(18)));
-            var read = uploadBytes > 0 ? (pass + (double)r.GetInt64(7) / uploadBytes.Value) / passes : 0;
             // Over several passes "processed" means decided: every row stored or refused so far.
             var rowsProcessed = passes > 1 ? r.GetInt64(1) + r.GetInt64(2) : r.GetInt64(4);
-            // A bulk load spends about a third of its time building indexes after the last row (measured on 1M floats),
-            // so its rows fill the first 70% and the index builds the rest. No build reported yet or any more: all done.
-            var progress = s switch
-            {
-                _ when TaskStatuses.IsFinished(s) => 100.0,
-                TaskStatuses.InProgress => Math.Min(99.9, Math.Round(phase switch
-                {
-                    "indexing" => 70 + 29.9 * (r.IsDBNull(19) ? 1 : r.GetDouble(19)),
-                    "loading" => 70 * read,
-                    _ => 100 * read,
-                }, 1)),
-                _ => 0.0,
-            };
+            var progress = new TaskProgress(s, phase, pass, passes, r.GetFloat(19), r.GetInt64(7), uploadBytes,
+                r.IsDBNull(20) ? null : r.GetDouble(20)).Percent();
             status = new TaskStatusResponse(taskId, TaskStatuses.Public(s), progress, r.GetInt64(1), r.GetInt64(2), [],
                 r.GetString(3), rowsProcessed, r.IsDBNull(5) ? null : r.GetInt64(5), uploadBytes,
                 r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetGuid(15),

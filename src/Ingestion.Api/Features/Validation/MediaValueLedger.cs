@@ -49,9 +49,10 @@ internal sealed class MediaValueLedger
     /// <paramref name="previous"/>, the ledger of the pass before, gives up its memory to this one.
     /// </summary>
     /// <paramref name="prefetched"/>, when given, is the connection on which <see cref="PrefetchAsync"/> already picked
-    /// this slice's items out, during the pass before.
+    /// this slice's items out, during the pass before. <paramref name="progress"/> hears how far the items are read.
     public static async Task<MediaValueLedger> LoadAsync(NpgsqlConnection conn, Guid datasetId, Guid fieldId, Guid taskId, LedgerSlice slice,
-        long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, CancellationToken ct)
+        long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, LedgerProgress? progress,
+        CancellationToken ct)
     {
         // One pass reads exactly the items counted, so the array is allocated once at its size; a slice's share is only
         // expected, and grows in the rare case it is exceeded.
@@ -71,10 +72,7 @@ internal sealed class MediaValueLedger
         await using (var cmd = prefetched is not null
             ? new NpgsqlCommand("SELECT media_id FROM ledger_slice", prefetched)
             : slice.Passes == 1
-            ? new NpgsqlCommand("SELECT media_id FROM media_items WHERE dataset_id = $1 LIMIT $2", conn)
-            {
-                Parameters = { new() { Value = datasetId }, new() { Value = datasetItems } },
-            }
+            ? new NpgsqlCommand("SELECT media_id FROM media_items WHERE dataset_id = $1", conn) { Parameters = { new() { Value = datasetId } } }
             : new NpgsqlCommand($"SELECT media_id FROM media_items WHERE dataset_id = $1 AND {LedgerSlice.Sql("media_id", "$2", "$3")}", conn)
             {
                 Parameters = { new() { Value = datasetId }, new() { Value = (long)slice.Passes }, new() { Value = (long)slice.Pass } },
@@ -83,6 +81,8 @@ internal sealed class MediaValueLedger
         {
             // Synchronous reads: a million rows arrive in a few hundred buffers, and awaiting each row cost more than
             // the rows themselves (a binary COPY read the same way took longer still: 0.8-1.3 s against 0.5 s).
+            // Reading is nine tenths of the ledger's time; sorting and the claims are the rest.
+            var share = 0.9 / Math.Max(1, datasetItems / slice.Passes);
             while (reader.Read())
             {
                 if (n == ids.Length)
@@ -90,6 +90,10 @@ internal sealed class MediaValueLedger
                     Array.Resize(ref ids, n + n / 8 + 1024);
                 }
                 ids[n++] = Key(reader.GetGuid(0));
+                if ((n & 0x3FFF) == 0)
+                {
+                    progress?.Report(n * share);
+                }
             }
         }
         // Items registered after the count (or, in a later pass, after the task started) are not in this pass's ledger:
@@ -145,9 +149,9 @@ internal sealed class MediaValueLedger
             """, ct, datasetId, (long)slice.Passes, (long)slice.Pass);
     }
 
-    /// <summary>How many of the dataset's items there are, counting no further than <paramref name="atMost"/> + 1.</summary>
-    public static async Task<long> CountItemsAsync(NpgsqlConnection conn, Guid datasetId, long atMost, CancellationToken ct) =>
-        await conn.ScalarAsync<long>("SELECT count(*) FROM (SELECT 1 FROM media_items WHERE dataset_id = $1 LIMIT $2) x", ct, datasetId, atMost + 1);
+    /// <summary>How many items the dataset has: the count migration 0010's triggers keep, not a count of the rows.</summary>
+    public static async Task<long> CountItemsAsync(NpgsqlConnection conn, Guid datasetId, CancellationToken ct) =>
+        await conn.ScalarAsync<long>("SELECT item_count FROM datasets WHERE dataset_id = $1", ct, datasetId);
 
     private void IndexPrefixes()
     {

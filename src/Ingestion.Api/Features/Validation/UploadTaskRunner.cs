@@ -86,7 +86,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             // those values are readable instead of waiting for the field's next upload. Still under the field's lock.
             try
             {
-                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
+                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuildMemoryMb, ct);
             }
             catch (Exception indexing) when (!ct.IsCancellationRequested)
             {
@@ -142,8 +142,10 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                     {
                         await prefetch;
                     }
+                    var progress = new LedgerProgress(dataSource, taskId);
                     ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
-                        bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, ct);
+                        bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, progress, ct);
+                    await progress.CompleteAsync();
                     prefetch = pass + 1 < passes
                         ? MediaValueLedger.PrefetchAsync(prefetchConnection!, task.Field.DatasetId, new LedgerSlice(pass + 1, passes), ct)
                         : null;
@@ -182,7 +184,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                 {
                     // The pass's last batch committed its checkpoint at the end of the file; should the node die before this,
                     // the resumed job reads the file once more finding every row done, and moves on here.
-                    await conn.ExecuteAsync("UPDATE tasks SET load_pass = $2, rows_processed = 0, bytes_processed = 0 WHERE task_id = $1", ct,
+                    await conn.ExecuteAsync("UPDATE tasks SET load_pass = $2, rows_processed = 0, bytes_processed = 0, load_prepared = 0 WHERE task_id = $1", ct,
                         taskId, pass + 1);
                 }
             }
@@ -212,7 +214,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             var indexing = Stopwatch.GetTimestamp();
             await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
-            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
+            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuildMemoryMb, ct);
             timings.Index += Stopwatch.GetElapsedTime(indexing);
         }
         await FinishAsync(conn, task, read.RowsRead, read.Broken, ct);
@@ -312,8 +314,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var (perPass, maxPasses) = (options.Value.BulkLoadMaxItems, Math.Max(1, options.Value.BulkLoadMaxPasses));
         if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue && (perPass > 0 || task.LoadPhase is not null))
         {
-            // Counted first, so a dataset past the bound costs a count, not gigabytes read and thrown away.
-            var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, Math.Max(1L, perPass) * maxPasses, ct);
+            // Counted first, so a dataset past the bound costs one row read, not gigabytes read and thrown away.
+            var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct);
             var passes = (int)Math.Max(1, (items + perPass - 1) / Math.Max(1, perPass));
             // A resumed bulk load keeps the passes it started with: they decide which rows its checkpoints cover.
             if (task.LoadPhase is not null)
@@ -329,7 +331,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         if (!task.IsDryRun || await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct))
         {
-            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, ct);
+            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuildMemoryMb, ct);
         }
         return null;
     }

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Harness;
+using Npgsql;
 
 namespace Ingestion.Tests.Features.Datasets;
 
@@ -48,6 +50,38 @@ public sealed class DatasetsTests(SharedApp shared)
         body["error_count"]!.GetValue<long>().ShouldBe(3);
         body["errors"]!.AsArray().Select(e => e!["index"]!.GetValue<long>()).ShouldBe([2L, 3L, 4L]);
         body["media_items"]!.AsArray().Single()!["file_name"]!.GetValue<string>().ShouldBe("b.mp4");
+    }
+
+    [Fact]
+    public async Task A_datasets_item_count_follows_registrations_through_the_api_and_straight_into_the_table()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var other = await api.CreateDatasetAsync();
+        await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
+        await api.RegisterMediaAsync(dataset, ["b.jpg", "c.jpg"]); // b.jpg is registered already
+        await api.RegisterMediaAsync(other, ["a.jpg"]);
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
+        // Rows written straight into the table (an import, the benchmark's setup) count too; rolled back, they do not.
+        const string addStraight = """
+            INSERT INTO media_items (media_id, workspace_id, dataset_id, file_name, media_type)
+            SELECT gen_random_uuid(), workspace_id, dataset_id, 'straight-' || n || '-' || gen_random_uuid(), 'image'
+            FROM datasets, generate_series(1, 500) n WHERE dataset_id = ANY($1)
+            """;
+        await db.ExecuteAsync(addStraight, CancellationToken.None, new[] { dataset, other });
+        await using (var tx = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync(addStraight, CancellationToken.None, new[] { dataset });
+            await tx.RollbackAsync();
+        }
+        await db.ExecuteAsync("DELETE FROM media_items WHERE dataset_id = $1 AND file_name LIKE 'straight-1%'", CancellationToken.None, other);
+
+        foreach (var (id, expected) in new[] { (dataset, 503L), (other, 1L + 500 - 111) })
+        {
+            (await db.ScalarAsync<long>("SELECT item_count FROM datasets WHERE dataset_id = $1", CancellationToken.None, id)).ShouldBe(expected);
+            (await db.ScalarAsync<long>("SELECT count(*) FROM media_items WHERE dataset_id = $1", CancellationToken.None, id)).ShouldBe(expected);
+        }
     }
 
     [Fact]
