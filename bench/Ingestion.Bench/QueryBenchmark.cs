@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Bogus;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Query;
+using Ingestion.Api.Features.Validation;
 using Ingestion.Api.Infrastructure.Database;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -148,7 +149,7 @@ public static partial class QueryBenchmark
         clock.Restart();
         foreach (var definition in definitions)
         {
-            await FieldValueTables.IndexAndAttachAsync(db, definition, CancellationToken.None);
+            await FieldValueTables.IndexAndAttachAsync(db, definition, new IngestOptions().IndexBuildMemoryMb, CancellationToken.None);
         }
         // VACUUM sets the visibility map, so index-only scans answer without visiting the heap, as on a settled table.
         await ExecAsync(conn, "VACUUM ANALYZE media_items");

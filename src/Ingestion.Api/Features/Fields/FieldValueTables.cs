@@ -52,12 +52,20 @@ public static class FieldValueTables
     /// which other index builds and readers share), then attaches the table and marks the field indexed in one
     /// transaction. Safe to repeat after a crash at any point: every step is a no-op once done.
     /// </summary>
-    public static async Task IndexAndAttachAsync(NpgsqlDataSource dataSource, FieldDefinition field, CancellationToken ct)
+    public static async Task IndexAndAttachAsync(NpgsqlDataSource dataSource, FieldDefinition field, int buildMemoryMb, CancellationToken ct)
     {
         await Task.WhenAll(Indexes(field).Select(async index =>
         {
             await using var conn = await dataSource.OpenConnectionAsync(ct);
+            await using var tx = await conn.BeginTransactionAsync(ct);
+            if (buildMemoryMb > 0)
+            {
+                // The builds already run side by side, one per core: workers of their own would only queue for the same cores.
+                await conn.ExecuteAsync("SELECT set_config('maintenance_work_mem', $1, true), set_config('max_parallel_maintenance_workers', '0', true)",
+                    ct, $"{buildMemoryMb}MB");
+            }
             await conn.ExecuteUntimedAsync("SELECT create_field_values_index($1, $2)", ct, field.FieldId, index);
+            await tx.CommitAsync(ct);
         }));
         await using var attach = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await attach.BeginTransactionAsync(ct);

@@ -26,4 +26,11 @@ public sealed class IngestOptions
     /// when the task ends), so later passes need not parse the upload again. Unset: the system's temp folder.
     /// </summary>
     public string? SpillDirectory { get; set; }
+
+    /// <summary>
+    /// PostgreSQL's maintenance_work_mem for each of a bulk load's index builds, in MB (a field's builds run at once,
+    /// two or three). Enough to sort a 1M-value field's index in memory instead of in temporary files. 0: the server's own
+    /// setting.
+    /// </summary>
+    public int IndexBuildMemoryMb { get; set; } = 256;
 }
