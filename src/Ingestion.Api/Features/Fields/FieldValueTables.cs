@@ -60,9 +60,7 @@ public static class FieldValueTables
             await using var tx = await conn.BeginTransactionAsync(ct);
             if (buildMemoryMb > 0)
             {
-                // The builds already run side by side, one per core: workers of their own would only queue for the same cores.
-                await conn.ExecuteAsync("SELECT set_config('maintenance_work_mem', $1, true), set_config('max_parallel_maintenance_workers', '0', true)",
-                    ct, $"{buildMemoryMb}MB");
+                await conn.ExecuteAsync("SELECT set_config('maintenance_work_mem', $1, true)", ct, $"{buildMemoryMb}MB");
             }
             await conn.ExecuteUntimedAsync("SELECT create_field_values_index($1, $2)", ct, field.FieldId, index);
             await tx.CommitAsync(ct);

@@ -10,7 +10,7 @@ namespace Ingestion.Api.Features.Uploads;
 /// <param name="LedgerRead">How far the pass has read its ledger of items, 0 to 1 (LedgerProgress).</param>
 /// <param name="BytesProcessed">The checkpoint within the pass, in bytes of the stored upload.</param>
 /// <param name="UploadBytes">The stored upload's size.</param>
-/// <param name="IndexBuilt">How far the slowest index build is, 0 to 1; null when PostgreSQL reports none.</param>
+/// <param name="IndexBuilt">How far the index builds are together, 0 to 1; null when none is built or reported.</param>
 public sealed record TaskProgress(string Status, string? Phase, int Pass, int Passes, double LedgerRead, long BytesProcessed,
     long? UploadBytes, double? IndexBuilt)
 {

@@ -53,7 +53,7 @@ public sealed class DatasetsTests(SharedApp shared)
     }
 
     [Fact]
-    public async Task A_datasets_item_count_follows_registrations_through_the_api_and_straight_into_the_table()
+    public async Task A_datasets_media_count_follows_registrations_through_the_api_and_straight_into_the_table()
     {
         var api = await shared.App.NewWorkspaceClientAsync();
         var dataset = await api.CreateDatasetAsync();
@@ -81,6 +81,8 @@ public sealed class DatasetsTests(SharedApp shared)
         {
             (await db.ScalarAsync<long>("SELECT item_count FROM datasets WHERE dataset_id = $1", CancellationToken.None, id)).ShouldBe(expected);
             (await db.ScalarAsync<long>("SELECT count(*) FROM media_items WHERE dataset_id = $1", CancellationToken.None, id)).ShouldBe(expected);
+            var shown = await ApiClient.ReadAsync<JsonObject>(await api.Http.GetAsync($"/api/v1/datasets/{id}"), HttpStatusCode.OK);
+            shown["media_count"]!.GetValue<long>().ShouldBe(expected);
         }
     }
 
