@@ -100,9 +100,16 @@ public sealed class ServiceProcess : IAsyncDisposable
     private static long Kilobytes(string line) =>
         long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
 
-    /// <summary>The service's dll: beside this program when the project reference copied it with its runtime config, else in its own build output.</summary>
+    /// <summary>
+    /// The service's dll: the one INGESTION_SERVICE_DLL names (a published build, say), else beside this program when
+    /// the project reference copied it with its runtime config, else in its own build output.
+    /// </summary>
     private static string FindServiceDll()
     {
+        if (Environment.GetEnvironmentVariable("INGESTION_SERVICE_DLL") is { Length: > 0 } given)
+        {
+            return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"INGESTION_SERVICE_DLL names {given}, which does not exist.");
+        }
         var here = Path.Combine(AppContext.BaseDirectory, "Ingestion.Api.dll");
         if (File.Exists(Path.ChangeExtension(here, ".runtimeconfig.json")))
         {
