@@ -18,7 +18,7 @@ public static class TaskStatusQuery
                    -- reports it (a btree build scans the table, first half, sorts, then loads the sorted entries, second
                    -- half; a GIN build reports its table scan only), each built index as 1. The builds start together, so
                    -- the ones in neither state are gone within milliseconds; a build that ends moves from its last figure
-                   -- to 1, never back. A mean rather than the slowest moves while one build sorts (10M rows: 2 s).
+                   -- to 1, never back. A mean rather than the slowest figure moves whenever any build does.
                    CASE WHEN t.load_phase = 'indexing' THEN (
                        SELECT (r.built + coalesce(sum(b.done), 0)) / nullif(r.built + count(b.done), 0)
                        FROM (SELECT rel, (SELECT count(*) FROM pg_index i WHERE i.indrelid = rel)::float8 AS built

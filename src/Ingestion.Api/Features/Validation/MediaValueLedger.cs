@@ -54,8 +54,8 @@ internal sealed class MediaValueLedger
         long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, LedgerProgress? progress,
         CancellationToken ct)
     {
-        // One pass reads exactly the items counted, so the array is allocated once at its size; a slice's share is only
-        // expected, and grows in the rare case it is exceeded.
+        // One pass reads the dataset's items, as many as its kept count, so the array is allocated once at its size; a
+        // slice's share is only expected. Either grows in the rare case it is exceeded (items registered meanwhile).
         var expected = slice.Passes == 1 ? datasetItems : datasetItems / slice.Passes + datasetItems / slice.Passes / 50 + 1024;
         var ledger = previous ?? new MediaValueLedger([]);
         if (ledger._ids.Length < expected)
@@ -96,8 +96,8 @@ internal sealed class MediaValueLedger
                 }
             }
         }
-        // Items registered after the count (or, in a later pass, after the task started) are not in this pass's ledger:
-        // their rows are reported unknown.
+        // Items registered after this read (for a later pass's prefetched slice, after the pass before began) are not in
+        // this pass's ledger: their rows are reported unknown.
         ledger._ids = ids;
         ledger._count = n;
         if (ledger._claims.Length < ids.Length)
