@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Infrastructure.Database;
 using Npgsql;
@@ -26,9 +27,12 @@ internal sealed class MediaValueLedger
     // NoValue, EarlierUpload, or row + 1 for a value from row `row` of this task.
     private int[] _claims;
     private int _count;
-    // _starts[p] is the first position whose key's top 16 bits are >= p, so a lookup searches a slice of ~n/16384 ids
-    // (the top two bits of a key are an id's fixed variant bits).
-    private readonly int[] _starts = new int[65537];
+    // _starts[p] is the first position whose key's top _prefixBits bits are >= p. The table has about one entry per
+    // four ids, so a lookup reads two adjacent starts and a run of about four ids: two cache misses in a ledger of
+    // 16 MB, where a search of the whole array takes twenty. With 16 fixed bits for 1M ids it was a run of 61 ids and
+    // about six misses: 3% of a 1M-row load's CPU, all of it in the database stage that paces the load.
+    private int[] _starts = [];
+    private int _prefixBits;
 
     private MediaValueLedger(UInt128[] ids)
     {
@@ -155,29 +159,38 @@ internal sealed class MediaValueLedger
 
     private void IndexPrefixes()
     {
+        // 8 to 20 bits: at most 4 MB of table, and about four ids per entry up to 4M ids.
+        _prefixBits = Math.Clamp(64 - BitOperations.LeadingZeroCount((ulong)Math.Max(1, _count)) - 2, 8, 20);
+        var entries = 1 << _prefixBits;
+        if (_starts.Length != entries + 1)
+        {
+            _starts = new int[entries + 1];
+        }
         var p = 0;
         for (var i = 0; i < _count; i++)
         {
-            var prefix = (int)(_ids[i] >> 112);
+            var prefix = Prefix(_ids[i]);
             while (p <= prefix)
             {
                 _starts[p++] = i;
             }
         }
-        while (p <= 65536)
+        while (p <= entries)
         {
             _starts[p++] = _count;
         }
     }
 
+    private int Prefix(UInt128 key) => (int)(key >> (128 - _prefixBits));
+
     /// <summary>
-    /// Gives the item the value of row <paramref name="rowIndex"/> unless it is unknown or already has one.
+    /// Gives the item at position <paramref name="at"/> (as <see cref="Find"/> gave it for this pass's ledger; -1: no
+    /// such item) the value of row <paramref name="rowIndex"/> unless it is unknown or already has one.
     /// <paramref name="priorRow"/> is the row of this file that gave it its value, for <see cref="ClaimVerdict.RepeatInFile"/>.
     /// </summary>
-    public ClaimVerdict Claim(Guid mediaId, long rowIndex, out long priorRow)
+    public ClaimVerdict ClaimAt(int at, long rowIndex, out long priorRow)
     {
         priorRow = -1;
-        var at = Find(mediaId);
         if (at < 0)
         {
             return ClaimVerdict.UnknownItem;
@@ -196,24 +209,46 @@ internal sealed class MediaValueLedger
         return ClaimVerdict.RepeatInFile;
     }
 
-    private int Find(Guid mediaId)
+    /// <summary>Where this ledger holds the item, or -1. Reads only the ids, which stay as they are for the whole pass.</summary>
+    public int Find(Guid mediaId)
     {
         var key = Key(mediaId);
-        var prefix = (int)(key >> 112);
-        var at = Array.BinarySearch(_ids, _starts[prefix], _starts[prefix + 1] - _starts[prefix], key);
-        return at >= 0 ? at : -1;
+        var prefix = Prefix(key);
+        // A short sorted run: a plain binary search on the operators, without the generic comparer's calls.
+        int lo = _starts[prefix], hi = _starts[prefix + 1] - 1;
+        while (lo <= hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            var at = _ids[mid];
+            if (at == key)
+            {
+                return mid;
+            }
+            if (at < key)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return -1;
     }
 
     /// <summary>
-    /// The id as a number whose top bits are random: its last 8 bytes first. Version 7 ids (the ones registration
-    /// assigns) begin with a millisecond timestamp, so their first 16 bits are the same for weeks of registrations and
-    /// would put every item in one slice of the prefix table; their last bytes are random, as are a version 4 id's.
+    /// The id as a number whose top bits are random: its last 8 bytes first, turned so that their two fixed variant
+    /// bits go to the bottom. Version 7 ids (the ones registration assigns) begin with a millisecond timestamp, so
+    /// their first bytes are the same for weeks of registrations and would put every item under one entry of the prefix
+    /// table; their last bytes are random, as are a version 4 id's. Any one-to-one mapping keeps the ledger exact; this
+    /// one spreads ids evenly over the table.
     /// </summary>
     private static UInt128 Key(Guid id)
     {
         Span<byte> bytes = stackalloc byte[16];
         id.TryWriteBytes(bytes, bigEndian: true, out _);
-        return new UInt128(BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), BinaryPrimitives.ReadUInt64BigEndian(bytes[..8]));
+        return new UInt128(BitOperations.RotateLeft(BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]), 2),
+            BinaryPrimitives.ReadUInt64BigEndian(bytes[..8]));
     }
 }
 

@@ -20,7 +20,8 @@ namespace Ingestion.Api.Features.Validation;
 internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid workspaceId, int maxStringLength = ValueValidator.MaxStringLength,
     bool dryRun = false)
 {
-    private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value);
+    // LedgerAt: where a bulk load's ledger holds the row's item, looked up while the row is read (-1: not there); see Add.
+    private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value, int LedgerAt = -1);
 
     private readonly record struct PendingError(long RowIndex, long Line, string? MediaId, string? FileName, string Code, string Reason, string? Value);
 
@@ -87,7 +88,12 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         }
         var byName = row.MediaIdState != MediaIdState.Valid;
         _hasFileNames |= byName;
-        _staged.Add(new StagedValue(row.RowIndex, row.Line, byName ? null : row.MediaId, byName ? row.FileName : null, value));
+        // The item's place in the ledger is found here, on the reading stage, which has time to spare: a lookup is a
+        // couple of cache and TLB misses in a 16 MB array, about 0.4 s per million rows that would otherwise fall on the
+        // database stage, which paces the load. The ledger's ids do not change during a pass; its claims are still made
+        // by the database stage, in file order.
+        var ledgerAt = !byName && _ledger is not null ? _ledger.Find(row.MediaId) : -1;
+        _staged.Add(new StagedValue(row.RowIndex, row.Line, byName ? null : row.MediaId, byName ? row.FileName : null, value, ledgerAt));
     }
 
     /// <summary>Closes the batch at the checkpoint "every row before <paramref name="rowsProcessed"/> is done".</summary>
@@ -219,7 +225,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                         $"No media item named {JsonSerializer.Serialize(s.FileName, ErrorJson)} is registered in this dataset. Register it first, or fix the file_name.");
                     continue;
                 }
-                switch (ledger.Claim(m, s.RowIndex, out var priorRow))
+                switch (ledger.ClaimAt(s.MediaId is null ? ledger.Find(m) : s.LedgerAt, s.RowIndex, out var priorRow))
                 {
                     case ClaimVerdict.Stored:
                         w.StartRow();
