@@ -238,7 +238,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                 var mediaId = s.MediaId ?? (byName is not null && byName.TryGetValue(PgText.Storable(s.FileName)!, out var id) ? id : null);
                 if (s.MediaId is null && (mediaId is { } named ? !ledger.Slice.Contains(named) : ledger.Slice.Pass != 0))
                 {
-                    _outcomes.Add(new RowOutcome(Outcome.OtherPass, default, -1)); // or an unknown name already reported in the first pass
+                    // Another pass's row, or an unknown name already reported in the first pass.
+                    _outcomes.Add(new RowOutcome(Outcome.OtherPass, default, -1));
                 }
                 else if (mediaId is not { } m)
                 {
@@ -254,41 +255,25 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             for (var i = 0; i < outcomes.Length; i++)
             {
                 var s = _staged[i];
-                var (outcome, m, priorRow) = outcomes[i];
-                switch (outcome)
+                var (outcome, m, _) = outcomes[i];
+                if (outcome == Outcome.Stored)
                 {
-                    case Outcome.OtherPass:
-                        break;
-                    case Outcome.UnknownName:
-                        Refuse(s, null, RowErrorCodes.MediaNotFound,
-                            $"No media item named {JsonSerializer.Serialize(s.FileName, ErrorJson)} is registered in this dataset. Register it first, or fix the file_name.");
-                        break;
-                    case Outcome.Stored:
-                        w.StartRow();
-                        w.Write(m, NpgsqlDbType.Uuid);
-                        w.Write(taskId, NpgsqlDbType.Uuid);
-                        w.Write(s.RowIndex, NpgsqlDbType.Bigint);
-                        switch (column)
-                        {
-                            case "value_float": w.Write(s.Value.Float!.Value, NpgsqlDbType.Double); break;
-                            case "value_datetime": w.Write(s.Value.Timestamp!.Value, NpgsqlDbType.TimestampTz); break;
-                            case "value_enums": w.Write(s.Value.Enums!, NpgsqlDbType.Array | NpgsqlDbType.Text); break;
-                            default: w.Write(s.Value.Text!, NpgsqlDbType.Text); break;
-                        }
-                        inserted++;
-                        break;
-                    case Outcome.UnknownItem:
-                        Refuse(s, m, RowErrorCodes.MediaNotFound,
-                            $"No media item with media_id {m} is registered in this dataset. Register it first, or fix the id.");
-                        break;
-                    case Outcome.RepeatInFile:
-                        Refuse(s, m, RowErrorCodes.DuplicateMediaId,
-                            $"media_id {m} already has a value from row {priorRow} of this file; a media item holds one value per field. Keep one of the rows.");
-                        break;
-                    default:
-                        Refuse(s, m, RowErrorCodes.ValueAlreadySet,
-                            $"media_id {m} already has a value for this field from an earlier upload; values are immutable. Drop this row.");
-                        break;
+                    w.StartRow();
+                    w.Write(m, NpgsqlDbType.Uuid);
+                    w.Write(taskId, NpgsqlDbType.Uuid);
+                    w.Write(s.RowIndex, NpgsqlDbType.Bigint);
+                    switch (column)
+                    {
+                        case "value_float": w.Write(s.Value.Float!.Value, NpgsqlDbType.Double); break;
+                        case "value_datetime": w.Write(s.Value.Timestamp!.Value, NpgsqlDbType.TimestampTz); break;
+                        case "value_enums": w.Write(s.Value.Enums!, NpgsqlDbType.Array | NpgsqlDbType.Text); break;
+                        default: w.Write(s.Value.Text!, NpgsqlDbType.Text); break;
+                    }
+                    inserted++;
+                }
+                else if (Refusal(s, outcomes[i]) is var (code, reason))
+                {
+                    Refuse(s, outcome == Outcome.UnknownName ? null : m, code, reason);
                 }
             }
             await w.CompleteAsync(ct);
@@ -302,6 +287,20 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         await tx.CommitAsync(ct);
         timings.Commit += Stopwatch.GetElapsedTime(clock);
     }
+
+    /// <summary>Why a bulk load refuses a row, as the SQL classify words it; null for a row stored or left to another pass.</summary>
+    private static (string Code, string Reason)? Refusal(StagedValue s, RowOutcome o) => o.Outcome switch
+    {
+        Outcome.UnknownName => (RowErrorCodes.MediaNotFound,
+            $"No media item named {JsonSerializer.Serialize(s.FileName, ErrorJson)} is registered in this dataset. Register it first, or fix the file_name."),
+        Outcome.UnknownItem => (RowErrorCodes.MediaNotFound,
+            $"No media item with media_id {o.MediaId} is registered in this dataset. Register it first, or fix the id."),
+        Outcome.RepeatInFile => (RowErrorCodes.DuplicateMediaId,
+            $"media_id {o.MediaId} already has a value from row {o.PriorRow} of this file; a media item holds one value per field. Keep one of the rows."),
+        Outcome.AlreadySet => (RowErrorCodes.ValueAlreadySet,
+            $"media_id {o.MediaId} already has a value for this field from an earlier upload; values are immutable. Drop this row."),
+        _ => null,
+    };
 
     /// <summary>A refused row reported as the SQL classify reports it: the item's id when known, the value as stored.</summary>
     private void Refuse(StagedValue s, Guid? mediaId, string code, string reason) =>
