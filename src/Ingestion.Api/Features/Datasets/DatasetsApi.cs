@@ -95,10 +95,10 @@ public static class DatasetsApi
         return await r.ReadAsync(ct) ? TypedResults.Ok(ReadDataset(r)) : NotFound(datasetId);
     }
 
-    // item_count is kept exact by triggers on media_items (migration 0010): listing datasets of millions of items reads
-    // one row each instead of counting them.
+    // The item count is kept exact by triggers on media_items (migration 0010): listing datasets of millions of items
+    // reads a few rows each instead of counting them.
     private const string SelectDataset = """
-        SELECT d.dataset_id, d.name, d.created_at, d.item_count
+        SELECT d.dataset_id, d.name, d.created_at, dataset_item_count(d.dataset_id)
         FROM datasets d
         """;
 

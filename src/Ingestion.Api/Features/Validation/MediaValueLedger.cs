@@ -155,7 +155,7 @@ internal sealed class MediaValueLedger
 
     /// <summary>How many items the dataset has: the count migration 0010's triggers keep, not a count of the rows.</summary>
     public static async Task<long> CountItemsAsync(NpgsqlConnection conn, Guid datasetId, CancellationToken ct) =>
-        await conn.ScalarAsync<long>("SELECT item_count FROM datasets WHERE dataset_id = $1", ct, datasetId);
+        await conn.ScalarAsync<long>("SELECT dataset_item_count($1)", ct, datasetId);
 
     private void IndexPrefixes()
     {

@@ -79,11 +79,40 @@ public sealed class DatasetsTests(SharedApp shared)
 
         foreach (var (id, expected) in new[] { (dataset, 503L), (other, 1L + 500 - 111) })
         {
-            (await db.ScalarAsync<long>("SELECT item_count FROM datasets WHERE dataset_id = $1", CancellationToken.None, id)).ShouldBe(expected);
+            (await db.ScalarAsync<long>("SELECT dataset_item_count($1)", CancellationToken.None, id)).ShouldBe(expected);
             (await db.ScalarAsync<long>("SELECT count(*) FROM media_items WHERE dataset_id = $1", CancellationToken.None, id)).ShouldBe(expected);
             var shown = await ApiClient.ReadAsync<JsonObject>(await api.Http.GetAsync($"/api/v1/datasets/{id}"), HttpStatusCode.OK);
             shown["media_count"]!.GetValue<long>().ShouldBe(expected);
         }
+    }
+
+    [Fact]
+    public async Task Registrations_into_one_dataset_do_not_wait_for_each_other_and_their_count_rows_are_merged()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
+        // A registration still running (its transaction open) holds no lock the next one needs.
+        await using (var running = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync("""
+                INSERT INTO media_items (media_id, workspace_id, dataset_id, file_name, media_type)
+                SELECT gen_random_uuid(), workspace_id, dataset_id, 'running-' || n, 'image' FROM datasets, generate_series(1, 5) n
+                WHERE dataset_id = $1
+                """, CancellationToken.None, dataset);
+            await api.RegisterMediaAsync(dataset, ["alongside.jpg"]).WaitAsync(TimeSpan.FromSeconds(20));
+            await running.CommitAsync();
+        }
+        // Each registration adds a row to the count; past 32 rows the next registration merges them into one.
+        for (var i = 0; i < 40; i++)
+        {
+            await api.RegisterMediaAsync(dataset, [$"one-of-many-{i}.jpg"]);
+        }
+
+        (await db.ScalarAsync<long>("SELECT dataset_item_count($1)", CancellationToken.None, dataset)).ShouldBe(46);
+        (await db.ScalarAsync<long>("SELECT count(*) FROM dataset_item_counts WHERE dataset_id = $1", CancellationToken.None, dataset))
+            .ShouldBeLessThanOrEqualTo(33);
     }
 
     [Fact]
