@@ -42,7 +42,7 @@ public static class MediaRegistration
     }
 
     public static async Task<Results<Ok<RegisterMediaResponse>, ProblemHttpResult>> RegisterAsync(
-        [FromRoute(Name = "dataset_id")] Guid datasetId, HttpContext http, NpgsqlDataSource db, CancellationToken ct)
+        [FromRoute(Name = "dataset_id")] Guid datasetId, HttpContext http, NpgsqlDataSource db, ILoggerFactory loggers, CancellationToken ct)
     {
         var workspaceId = http.User.WorkspaceId();
         if (!await DatasetsApi.ExistsAsync(db, workspaceId, datasetId, ct))
@@ -113,12 +113,27 @@ public static class MediaRegistration
         registered += last;
         existing += lastDup;
         await tx.CommitAsync(ct);
-        // Each batch left the dataset's item count a row of its own (migration 0010); they are merged into one once they
-        // pile up, so reading the count stays a sum of a few rows.
-        await conn.ExecuteAsync("""
-            SELECT merge_dataset_item_counts($1) WHERE (SELECT count(*) FROM dataset_item_counts WHERE dataset_id = $1) > 32
-            """, ct, datasetId);
+        await MergeItemCountsAsync(conn, datasetId, loggers, ct);
         return TypedResults.Ok(new RegisterMediaResponse(registered, existing, errorCount, errors, listed, registered > listed.Count));
+    }
+
+    /// <summary>
+    /// Each batch left the dataset's item count a row of its own (migration 0010); once they pile up they are merged
+    /// into one, so reading the count stays a sum of a few rows. The items are committed by now: a merge that fails
+    /// leaves the count right, only longer to read, and the next registration merges again, so it fails nothing.
+    /// </summary>
+    private static async Task MergeItemCountsAsync(NpgsqlConnection conn, Guid datasetId, ILoggerFactory loggers, CancellationToken ct)
+    {
+        try
+        {
+            await conn.ExecuteAsync("""
+                SELECT merge_dataset_item_counts($1) WHERE (SELECT count(*) FROM dataset_item_counts WHERE dataset_id = $1) > 32
+                """, ct, datasetId);
+        }
+        catch (NpgsqlException e)
+        {
+            loggers.CreateLogger(typeof(MediaRegistration)).LogWarning(e, "Merging the item count rows of dataset {DatasetId} failed", datasetId);
+        }
     }
 
     private static string? Check(Item item)

@@ -29,8 +29,8 @@ internal sealed class MediaValueLedger
     private int _count;
     // _starts[p] is the first position whose key's top _prefixBits bits are >= p. The table has about one entry per
     // four ids, so a lookup reads two adjacent starts and a run of about four ids: two cache misses in a ledger of
-    // 16 MB, where a search of the whole array takes twenty. With 16 fixed bits for 1M ids it was a run of 61 ids and
-    // about six misses: 3% of a 1M-row load's CPU, all of it in the database stage that paces the load.
+    // 16 MB. With 16 fixed bits for 1M ids it was a run of 61 ids and about six dependent misses: the batch's lookup
+    // loop (ValueBatch.Seal) took 2.6% of a 1M-row load's CPU samples that way, 1.4% this way.
     private int[] _starts = [];
     private int _prefixBits;
 
