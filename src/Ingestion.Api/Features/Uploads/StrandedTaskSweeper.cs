@@ -74,7 +74,7 @@ public sealed class StrandedTaskSweeper(NpgsqlDataSource db, ITaskQueue queue, I
     /// </summary>
     private async Task RemoveFinishedSpillsAsync(CancellationToken ct)
     {
-        var root = ingest.Value.SpillDirectory ?? Path.GetTempPath();
+        var root = ingest.Value.SpillRoot;
         var folders = Directory.Exists(root)
             ? Directory.GetDirectories(root, SliceSpill.FolderPrefix + "*")
                 .Select(f => (Folder: f, Ok: Guid.TryParseExact(Path.GetFileName(f)[SliceSpill.FolderPrefix.Length..], "N", out var id), Id: id))

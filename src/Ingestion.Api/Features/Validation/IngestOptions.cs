@@ -27,6 +27,9 @@ public sealed class IngestOptions
     /// </summary>
     public string? SpillDirectory { get; set; }
 
+    /// <summary>The folder spill folders go in: <see cref="SpillDirectory"/>, or the system's temp folder.</summary>
+    public string SpillRoot => SpillDirectory ?? Path.GetTempPath();
+
     /// <summary>
     /// PostgreSQL's maintenance_work_mem for each of a bulk load's index builds, in MB (a field's builds run at once,
     /// two or three). Enough to sort a 1M-value field's index in memory instead of in temporary files. 0: the server's own

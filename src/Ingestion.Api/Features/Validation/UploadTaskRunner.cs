@@ -231,7 +231,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         await conn.ExecuteAsync("DELETE FROM upload_chunks WHERE task_id = $1", ct, taskId);
     }
 
-    private string SpillFolder(Guid taskId) => SliceSpill.FolderOf(options.Value.SpillDirectory ?? Path.GetTempPath(), taskId);
+    private string SpillFolder(Guid taskId) => SliceSpill.FolderOf(options.Value.SpillRoot, taskId);
 
     private SliceSpill? StartSpill(Guid taskId, int passes)
     {
