@@ -32,10 +32,16 @@ public static class TestDatabase
         return builder.ConnectionString;
     }
 
+    /// <summary>
+    /// A new folder name for a server of this test run: named with the run's process, so that once the run has ended
+    /// the next run removes what it left (<see cref="RemoveFoldersOfEndedRuns"/>).
+    /// </summary>
+    public static string NewRunFolder() => Path.Combine(Path.GetTempPath(), $"ingestion-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
     private static async Task<EmbeddedPostgres> StartAsync()
     {
         RemoveFoldersOfEndedRuns();
-        var root = Path.Combine(Path.GetTempPath(), $"ingestion-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var root = NewRunFolder();
         var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
             DataDirectory = Path.Combine(root, "pg"),

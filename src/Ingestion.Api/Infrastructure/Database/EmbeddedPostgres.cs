@@ -116,19 +116,17 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             return;
         }
         NpgsqlConnection.ClearAllPools();
-        await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
-            ["stop", "-D", Path.GetFullPath(_options.DataDirectory), "-m", "fast", "-w"], CancellationToken.None, throwOnError: false);
+        await StopAsync("fast", throwOnError: false);
     }
 
     /// <summary>
     /// Stops the server as a crash would: an immediate shutdown, no checkpoint, so the next start replays the WAL.
     /// For tests of what survives the database going away.
     /// </summary>
-    internal async Task CrashAsync()
-    {
-        await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
-            ["stop", "-D", Path.GetFullPath(_options.DataDirectory), "-m", "immediate", "-w"], CancellationToken.None);
-    }
+    internal Task CrashAsync() => StopAsync("immediate", throwOnError: true);
+
+    private Task StopAsync(string mode, bool throwOnError) => RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
+        ["stop", "-D", Path.GetFullPath(_options.DataDirectory), "-m", mode, "-w"], CancellationToken.None, throwOnError: throwOnError);
 
     private static string FindBinDirectory()
     {

@@ -89,9 +89,8 @@ public sealed class RestartRecoveryTests
     public async Task An_upload_in_flight_when_PostgreSQL_crashes_completes_with_exact_counts_once_it_is_back()
     {
         const int rowCount = 100_000;
-        // A server of this test's own: the crash must not touch the other tests' database. Named like the run's own
-        // folder, so an interrupted run's leftovers are removed by the next one.
-        var folder = Path.Combine(Path.GetTempPath(), $"ingestion-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        // A server of this test's own: the crash must not touch the other tests' database.
+        var folder = TestDatabase.NewRunFolder();
         var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(folder, "pg") });
         try
         {
