@@ -51,9 +51,9 @@ internal sealed class MediaValueLedger
     /// items (from an earlier part of this task, or from an earlier upload that stopped before indexing it). A field
     /// table that was empty when the task started needs no such read: every value a pass stores is of its own slice.
     /// <paramref name="previous"/>, the ledger of the pass before, gives up its memory to this one.
-    /// </summary>
     /// <paramref name="prefetched"/>, when given, is the connection on which <see cref="PrefetchAsync"/> already picked
     /// this slice's items out, during the pass before. <paramref name="progress"/> hears how far the items are read.
+    /// </summary>
     public static async Task<MediaValueLedger> LoadAsync(NpgsqlConnection conn, Guid datasetId, Guid fieldId, Guid taskId, LedgerSlice slice,
         long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, LedgerProgress? progress,
         CancellationToken ct)
