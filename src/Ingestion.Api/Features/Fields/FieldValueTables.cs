@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ingestion.Api.Infrastructure.Database;
 using Npgsql;
 
@@ -52,15 +53,19 @@ public static class FieldValueTables
     /// which other index builds and readers share), then attaches the table and marks the field indexed in one
     /// transaction. Safe to repeat after a crash at any point: every step is a no-op once done.
     /// </summary>
-    public static async Task IndexAndAttachAsync(NpgsqlDataSource dataSource, FieldDefinition field, int buildMemoryMb, CancellationToken ct)
+    public static async Task IndexAndAttachAsync(NpgsqlDataSource dataSource, FieldDefinition field, IndexBuildSettings settings, CancellationToken ct)
     {
         await Task.WhenAll(Indexes(field).Select(async index =>
         {
             await using var conn = await dataSource.OpenConnectionAsync(ct);
             await using var tx = await conn.BeginTransactionAsync(ct);
-            if (buildMemoryMb > 0)
+            if (settings.MemoryMb > 0)
             {
-                await conn.ExecuteAsync("SELECT set_config('maintenance_work_mem', $1, true)", ct, $"{buildMemoryMb}MB");
+                await conn.ExecuteAsync("SELECT set_config('maintenance_work_mem', $1, true)", ct, $"{settings.MemoryMb}MB");
+            }
+            if (settings.ParallelWorkers >= 0)
+            {
+                await conn.ExecuteAsync("SELECT set_config('max_parallel_maintenance_workers', $1, true)", ct, settings.ParallelWorkers.ToString(CultureInfo.InvariantCulture));
             }
             await conn.ExecuteUntimedAsync("SELECT create_field_values_index($1, $2)", ct, field.FieldId, index);
             await tx.CommitAsync(ct);
@@ -72,3 +77,9 @@ public static class FieldValueTables
         await tx.CommitAsync(ct);
     }
 }
+
+/// <summary>
+/// How each of a field's index builds runs, set for the build's own transaction: PostgreSQL's maintenance_work_mem in MB
+/// and max_parallel_maintenance_workers. 0 memory or negative workers keep the server's setting.
+/// </summary>
+public readonly record struct IndexBuildSettings(int MemoryMb, int ParallelWorkers);

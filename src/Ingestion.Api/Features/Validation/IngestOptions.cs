@@ -1,3 +1,5 @@
+using Ingestion.Api.Features.Fields;
+
 namespace Ingestion.Api.Features.Validation;
 
 public sealed class IngestOptions
@@ -36,4 +38,14 @@ public sealed class IngestOptions
     /// setting.
     /// </summary>
     public int IndexBuildMemoryMb { get; set; } = 256;
+
+    /// <summary>
+    /// PostgreSQL's max_parallel_maintenance_workers for each of those builds; negative: the server's own setting.
+    /// The builds already run at once, one per index, so on a server with few cores extra workers only compete with
+    /// them: on 2 cores, 1M floats built in 2.0 s without workers against 2.4 s with the server's 2 each, and 10M in
+    /// 14.7–15.8 s against 17.2–17.8 s. Raise it for a server with more cores than a field has indexes (two or three).
+    /// </summary>
+    public int IndexBuildParallelWorkers { get; set; }
+
+    public IndexBuildSettings IndexBuilds => new(IndexBuildMemoryMb, IndexBuildParallelWorkers);
 }

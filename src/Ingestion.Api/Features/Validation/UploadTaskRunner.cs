@@ -86,7 +86,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             // those values are readable instead of waiting for the field's next upload. Still under the field's lock.
             try
             {
-                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuildMemoryMb, ct);
+                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
             }
             catch (Exception indexing) when (!ct.IsCancellationRequested)
             {
@@ -214,7 +214,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             var indexing = Stopwatch.GetTimestamp();
             await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
-            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuildMemoryMb, ct);
+            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
             timings.Index += Stopwatch.GetElapsedTime(indexing);
         }
         await FinishAsync(conn, task, read.RowsRead, read.Broken, ct);
@@ -331,7 +331,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         if (!task.IsDryRun || await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct))
         {
-            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuildMemoryMb, ct);
+            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
         }
         return null;
     }
