@@ -14,23 +14,8 @@ public static class TaskStatusQuery
                    t.upload_bytes, t.bytes_processed, t.upload_format, t.failure_reason,
                    t.created_at, t.queued_at, t.started_at, t.completed_at, t.upload_compression, t.dry_run_of, t.load_phase,
                    t.load_pass, t.load_passes, t.load_prepared,
-                   -- How far the field table's index builds are together, 0 to 1: each build in progress as PostgreSQL
-                   -- reports it (a btree build scans the table, first half, sorts, then loads the sorted entries, second
-                   -- half; a GIN build reports its table scan only), each built index as 1. The builds start together, so
-                   -- the ones in neither state are gone within milliseconds; a build that ends moves from its last figure
-                   -- to 1, never back. A mean rather than the slowest figure moves whenever any build does.
-                   CASE WHEN t.load_phase = 'indexing' THEN (
-                       SELECT (r.built + coalesce(sum(b.done), 0)) / nullif(r.built + count(b.done), 0)
-                       FROM (SELECT rel, (SELECT count(*) FROM pg_index i WHERE i.indrelid = rel)::float8 AS built
-                             FROM to_regclass(field_values_table(t.field_id)) rel) r
-                       LEFT JOIN LATERAL (
-                           SELECT (CASE
-                               WHEN p.phase LIKE '%loading tuples%' AND p.tuples_total > 0 THEN 0.5 + 0.5 * p.tuples_done / p.tuples_total
-                               WHEN p.phase LIKE '%sorting%' THEN 0.5
-                               WHEN p.blocks_total > 0 THEN 0.5 * p.blocks_done / p.blocks_total
-                               ELSE 0 END)::float8 AS done
-                           FROM pg_stat_progress_create_index p WHERE p.relid = r.rel) b ON true
-                       GROUP BY r.built) END
+                   -- How far the field table's index builds are together, 0 to 1, as the job reports them (IndexBuildProgress).
+                   CASE WHEN t.load_phase = 'indexing' THEN t.index_built::float8 END
             FROM tasks t JOIN fields f ON f.field_id = t.field_id
             WHERE t.task_id = $1 AND t.dataset_id = $2 AND t.workspace_id = $3
             """, conn) { Parameters = { new() { Value = taskId }, new() { Value = datasetId }, new() { Value = workspaceId } } })

@@ -214,7 +214,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             var indexing = Stopwatch.GetTimestamp();
             await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
-            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+            await using (var progress = IndexBuildProgress.Start(dataSource, taskId, task.Field))
+            {
+                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                await progress.CompleteAsync();
+            }
             timings.Index += Stopwatch.GetElapsedTime(indexing);
         }
         await FinishAsync(conn, task, read.RowsRead, read.Broken, ct);

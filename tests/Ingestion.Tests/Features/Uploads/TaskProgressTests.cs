@@ -31,8 +31,9 @@ public sealed class TaskProgressTests
         Loading(0, 4, 0.5, 0).Percent().ShouldBe(Math.Round(70 * 0.5 * 0.05 / 4, 2));
         // The third pass halfway through its rows.
         Loading(2, 4, 1, Upload / 2).Percent().ShouldBe(Math.Round(70 * (2 + 0.05 + 0.95 * 0.5) / 4, 2));
-        // Rows all read and no index build reported yet: the builds are done but the task has not finished yet.
-        Step(TaskStatuses.InProgress, "indexing", 3, 4, 1, Upload, null).Percent().ShouldBe(99.9);
+        // Rows all read and the builds not reported yet: where the rows ended. Built but the task not yet finished: 99.9.
+        Step(TaskStatuses.InProgress, "indexing", 3, 4, 1, Upload, 0).Percent().ShouldBe(70);
+        Step(TaskStatuses.InProgress, "indexing", 3, 4, 1, Upload, 1).Percent().ShouldBe(99.9);
     }
 
     [Fact]

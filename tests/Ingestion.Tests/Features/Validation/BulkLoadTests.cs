@@ -56,6 +56,8 @@ public sealed class BulkLoadTests(SharedApp shared)
             (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, bulkTask)).ShouldBe(7);
             // Each pass reports its ledger read whole before its first row, the last pass's as well.
             (await db.ScalarAsync<float>("SELECT load_prepared FROM tasks WHERE task_id = $1", CancellationToken.None, bulkTask)).ShouldBe(1f);
+            // And its index builds whole once they are done.
+            (await db.ScalarAsync<float>("SELECT index_built FROM tasks WHERE task_id = $1", CancellationToken.None, bulkTask)).ShouldBe(1f);
             // Across passes, "processed" counts every row decided: all of them once the task is done.
             bulkStatus["rows_processed"]!.GetValue<long>().ShouldBe(bulkStatus["total_rows"]!.GetValue<long>());
             bulkStatus["progress"]!.GetValue<double>().ShouldBe(100);
