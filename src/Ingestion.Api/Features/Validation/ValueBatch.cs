@@ -226,7 +226,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         // Only what differs from row to row: the table defaults field, workspace and dataset (migration 0008), and the
         // typed columns other than the field's are NULL.
         var column = field.ValueColumn;
-        await using (var w = await conn.BeginBinaryImportAsync($"""
+        await using (var w = await BinaryCopyWriter.BeginAsync(conn, $"""
             COPY {FieldValueTables.TableName(field.FieldId)} (media_id, task_id, row_index, {column}) FROM STDIN (FORMAT BINARY)
             """, ct))
         {
@@ -251,27 +251,27 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                     _outcomes.Add(new RowOutcome((Outcome)verdict, m, priorRow));
                 }
             }
-            var outcomes = CollectionsMarshal.AsSpan(_outcomes);
-            for (var i = 0; i < outcomes.Length; i++)
+            for (var i = 0; i < _outcomes.Count; i++)
             {
                 var s = _staged[i];
-                var (outcome, m, _) = outcomes[i];
+                var (outcome, m, _) = _outcomes[i];
                 if (outcome == Outcome.Stored)
                 {
-                    w.StartRow();
-                    w.Write(m, NpgsqlDbType.Uuid);
-                    w.Write(taskId, NpgsqlDbType.Uuid);
-                    w.Write(s.RowIndex, NpgsqlDbType.Bigint);
+                    w.StartRow(4);
+                    w.WriteUuid(m);
+                    w.WriteUuid(taskId);
+                    w.WriteInt64(s.RowIndex);
                     switch (column)
                     {
-                        case "value_float": w.Write(s.Value.Float!.Value, NpgsqlDbType.Double); break;
-                        case "value_datetime": w.Write(s.Value.Timestamp!.Value, NpgsqlDbType.TimestampTz); break;
-                        case "value_enums": w.Write(s.Value.Enums!, NpgsqlDbType.Array | NpgsqlDbType.Text); break;
-                        default: w.Write(s.Value.Text!, NpgsqlDbType.Text); break;
+                        case "value_float": w.WriteDouble(s.Value.Float!.Value); break;
+                        case "value_datetime": w.WriteTimestampTz(s.Value.Timestamp!.Value); break;
+                        case "value_enums": w.WriteTextArray(s.Value.Enums!); break;
+                        default: w.WriteText(s.Value.Text!); break;
                     }
                     inserted++;
+                    await w.FlushIfFullAsync(ct);
                 }
-                else if (Refusal(s, outcomes[i]) is var (code, reason))
+                else if (Refusal(s, _outcomes[i]) is var (code, reason))
                 {
                     Refuse(s, outcome == Outcome.UnknownName ? null : m, code, reason);
                 }
