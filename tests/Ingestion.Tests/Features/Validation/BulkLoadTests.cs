@@ -187,7 +187,10 @@ public sealed class BulkLoadTests(SharedApp shared)
         // Floats whose text differs between notations, so the refused rows' values are compared as stored.
         "float" => (i % 4) switch { 0 => i + 0.1, 1 => 1e21 * i, 2 => 5e-7 * i, _ => -i / 3.0 },
         "enum" => i % 3 == 0 ? new[] { "red", "blue" } : new[] { "green" },
-        "datetime" => new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i * 3601.25).ToString("O"),
+        // Some before PostgreSQL's epoch (2000) with ticks below a microsecond, which both paths must truncate alike.
+        "datetime" => i % 5 == 0
+            ? new DateTime(1969, 7, 20, 20, 17, 40, DateTimeKind.Utc).AddTicks(1_234_567 + i).ToString("O")
+            : new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i * 3601.25).ToString("O"),
         _ => $"label \"{i}\" ü",
     };
 

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Bogus;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Harness;
+using Npgsql;
 
 namespace Ingestion.Tests.Features.Validation;
 
@@ -60,7 +62,12 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
             .Select(d => new DateTime(d.Ticks - d.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc))
             .Select(d => new Case(d.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"), null, JsonValue.Create(d.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"))))
             .Append(new Case("2024-02-24T12:00:00+02:00", null, JsonValue.Create("2024-02-24T10:00:00Z")))
-            .Append(new Case("2024-02-24T10:00:00.123456Z", null, JsonValue.Create("2024-02-24T10:00:00.123456Z")));
+            .Append(new Case("2024-02-24T10:00:00.123456Z", null, JsonValue.Create("2024-02-24T10:00:00.123456Z")))
+            // PostgreSQL keeps microseconds; what is finer is dropped toward its epoch, 2000-01-01, on either side of it.
+            .Append(new Case("2024-02-24T10:00:00.1234567Z", null, JsonValue.Create("2024-02-24T10:00:00.123456Z")))
+            .Append(new Case("1969-07-20T20:17:40.1234567Z", null, JsonValue.Create("1969-07-20T20:17:40.123457Z")))
+            // The last tick of 9999 is .NET's DateTime.MaxValue, which Npgsql would send as infinity.
+            .Append(new Case("9999-12-31T23:59:59.9999999Z", null, JsonValue.Create("9999-12-31T23:59:59.999999Z")));
         var invalid = new[]
         {
             new Case("2024-02-24T10:00:00", "datetime_missing_offset"),
@@ -69,7 +76,14 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
             new Case("2024-13-01T00:00:00Z", "datetime_invalid"),
             new Case(1708768800, "wrong_type"),
         };
-        await AssertFieldAsync("datetime", valid.Concat(invalid).ToList());
+        var dataset = await AssertFieldAsync("datetime", valid.Concat(invalid).ToList());
+
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
+        (await db.ScalarAsync<long>("""
+            SELECT count(*) FROM field_values v JOIN fields f ON f.field_id = v.field_id
+            WHERE f.dataset_id = $1 AND NOT isfinite(v.value_datetime)
+            """, CancellationToken.None, dataset)).ShouldBe(0);
     }
 
     [Fact]
@@ -125,7 +139,8 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
         await AssertFieldAsync("link", valid.Concat(invalid).ToList());
     }
 
-    private async Task AssertFieldAsync(string type, IReadOnlyList<Case> cases, string[]? options = null, bool? isMulti = null)
+    /// <summary>Uploads one row per case into a new dataset's field of <paramref name="type"/>, checks each, and returns the dataset.</summary>
+    private async Task<Guid> AssertFieldAsync(string type, IReadOnlyList<Case> cases, string[]? options = null, bool? isMulti = null)
     {
         var api = await shared.App.NewWorkspaceClientAsync();
         var dataset = await api.CreateDatasetAsync();
@@ -168,5 +183,6 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
                 error["reason"]!.GetValue<string>().Length.ShouldBeGreaterThan(20);
             }
         }
+        return dataset;
     }
 }
