@@ -103,8 +103,8 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
         try
         {
             await using var conn = await _dataSource.OpenConnectionAsync(_stop.Token);
-            // A report need not outlive a crash, and at 10M rows the builds' sort runs fill the disk's queue: a commit
-            // that waited for its WAL to reach the disk held the figure back by over a second.
+            // A report need not outlive a crash, so it does not wait for the disk, which the builds keep busy writing
+            // their indexes (and, past their memory, their sort runs).
             await conn.ExecuteAsync("SET synchronous_commit = off", _stop.Token);
             while (!_stop.IsCancellationRequested)
             {
