@@ -18,6 +18,8 @@ public static class DatasetExport
     public const string ValueJsonSql = """
         CASE
             WHEN f.field_type = 'float' THEN to_jsonb(v.value_float)
+            -- to_char gives NULL for these; only a value stored before validation kept microseconds can be one.
+            WHEN f.field_type = 'datetime' AND NOT isfinite(v.value_datetime) THEN to_jsonb(v.value_datetime::text)
             WHEN f.field_type = 'datetime' THEN to_jsonb(to_char(v.value_datetime AT TIME ZONE 'UTC',
                 CASE WHEN date_trunc('second', v.value_datetime) = v.value_datetime
                      THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END))

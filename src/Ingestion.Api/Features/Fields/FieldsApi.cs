@@ -157,7 +157,7 @@ public static class FieldsApi
             found = true;
             if (!r.IsDBNull(0))
             {
-                using var doc = System.Text.Json.JsonDocument.Parse(r.GetString(2));
+                using var doc = System.Text.Json.JsonDocument.Parse(r.IsDBNull(2) ? "null" : r.GetString(2));
                 values.Add(new MediaFieldValue(r.GetString(0), r.GetString(1), doc.RootElement.Clone()));
             }
         }

@@ -87,6 +87,26 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
     }
 
     [Fact]
+    public async Task A_datetime_stored_as_infinity_reads_back_as_infinity_in_the_item_and_the_export()
+    {
+        // Before validation kept PostgreSQL's precision, 9999-12-31T23:59:59.9999999Z went through Npgsql as infinity.
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var media = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
+        await api.IngestAsync(dataset, "taken_at", "datetime", [new { media_id = media[0], value = "2024-02-24T10:00:00Z" }]);
+        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        await using var db = await source.OpenConnectionAsync();
+        var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM fields WHERE dataset_id = $1", CancellationToken.None, dataset);
+        await db.ExecuteAsync($"INSERT INTO field_values_{fieldId:N} (media_id, task_id, row_index, value_datetime) VALUES ($1, $2, 1, 'infinity')",
+            CancellationToken.None, media[1], Guid.NewGuid());
+
+        (await api.MediaValuesAsync(dataset, media[1])).Single()!["value"]!.GetValue<string>().ShouldBe("infinity");
+        var export = JsonNode.Parse(await api.Http.GetStringAsync($"/api/v1/datasets/{dataset}/export"))!;
+        export["media_items"]!.AsArray().Select(m => m!["metadata_items"]?[0]?["properties"]?["value"]?.GetValue<string>())
+            .ShouldBe(["2024-02-24T10:00:00Z", "infinity"], ignoreOrder: true);
+    }
+
+    [Fact]
     public async Task Single_enum_values_must_match_an_option_exactly()
     {
         string[] options = ["Sunny", "Cloudy", "Rain"];
