@@ -6,7 +6,6 @@ using System.Text.Json;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Infrastructure.Database;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Ingestion.Api.Features.Validation;
 
@@ -442,64 +441,42 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     private async Task CopyStagedAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        await using var w = await conn.BeginBinaryImportAsync(
+        await using var w = await BinaryCopyWriter.BeginAsync(conn,
             "COPY upload_staging (row_index, line, media_id, file_name, value_text, value_float, value_datetime, value_enums) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var s in _staged)
         {
-            w.StartRow();
-            w.Write(s.RowIndex, NpgsqlDbType.Bigint);
-            w.Write(s.Line, NpgsqlDbType.Bigint);
-            WriteNullable(w, s.MediaId, NpgsqlDbType.Uuid);
-            WriteNullable(w, PgText.Storable(s.FileName), NpgsqlDbType.Text);
-            WriteNullable(w, s.Value.Text, NpgsqlDbType.Text);
-            WriteNullable(w, s.Value.Float, NpgsqlDbType.Double);
-            WriteNullable(w, s.Value.Timestamp, NpgsqlDbType.TimestampTz);
-            WriteNullable(w, s.Value.Enums, NpgsqlDbType.Array | NpgsqlDbType.Text);
+            w.StartRow(8);
+            w.WriteInt64(s.RowIndex);
+            w.WriteInt64(s.Line);
+            if (s.MediaId is { } mediaId) { w.WriteUuid(mediaId); } else { w.WriteNull(); }
+            w.WriteText(PgText.Storable(s.FileName));
+            w.WriteText(s.Value.Text);
+            if (s.Value.Float is { } number) { w.WriteDouble(number); } else { w.WriteNull(); }
+            if (s.Value.Timestamp is { } instant) { w.WriteTimestampTz(instant); } else { w.WriteNull(); }
+            w.WriteTextArray(s.Value.Enums);
+            await w.FlushIfFullAsync(ct);
         }
         await w.CompleteAsync(ct);
     }
 
     private async Task CopyErrorsAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        await using var w = await conn.BeginBinaryImportAsync(
+        await using var w = await BinaryCopyWriter.BeginAsync(conn,
             "COPY row_errors (task_id, row_index, workspace_id, media_id, file_name, error_code, reason, value, line) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var e in _errors)
         {
-            w.StartRow();
-            w.Write(taskId, NpgsqlDbType.Uuid);
-            w.Write(e.RowIndex, NpgsqlDbType.Bigint);
-            w.Write(workspaceId, NpgsqlDbType.Uuid);
-            WriteNullable(w, e.MediaId is null ? null : PgText.Storable(ValueValidator.Truncate(e.MediaId, 200)), NpgsqlDbType.Text);
-            WriteNullable(w, PgText.Storable(e.FileName), NpgsqlDbType.Text);
-            w.Write(e.Code, NpgsqlDbType.Text);
-            w.Write(PgText.Storable(e.Reason)!, NpgsqlDbType.Text);
-            WriteNullable(w, PgText.Storable(e.Value), NpgsqlDbType.Text);
-            w.Write(e.Line, NpgsqlDbType.Bigint);
+            w.StartRow(9);
+            w.WriteUuid(taskId);
+            w.WriteInt64(e.RowIndex);
+            w.WriteUuid(workspaceId);
+            w.WriteText(e.MediaId is null ? null : PgText.Storable(ValueValidator.Truncate(e.MediaId, 200)));
+            w.WriteText(PgText.Storable(e.FileName));
+            w.WriteText(e.Code);
+            w.WriteText(PgText.Storable(e.Reason));
+            w.WriteText(PgText.Storable(e.Value));
+            w.WriteInt64(e.Line);
+            await w.FlushIfFullAsync(ct);
         }
         await w.CompleteAsync(ct);
-    }
-
-    private static void WriteNullable<T>(NpgsqlBinaryImporter w, T? value, NpgsqlDbType type) where T : class
-    {
-        if (value is null)
-        {
-            w.WriteNull();
-        }
-        else
-        {
-            w.Write(value, type);
-        }
-    }
-
-    private static void WriteNullable<T>(NpgsqlBinaryImporter w, T? value, NpgsqlDbType type) where T : struct
-    {
-        if (value is { } v)
-        {
-            w.Write(v, type);
-        }
-        else
-        {
-            w.WriteNull();
-        }
     }
 }
