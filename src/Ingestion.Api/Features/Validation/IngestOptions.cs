@@ -34,10 +34,12 @@ public sealed class IngestOptions
 
     /// <summary>
     /// PostgreSQL's maintenance_work_mem for each of a bulk load's index builds, in MB (a field's builds run at once,
-    /// two or three). Enough to sort a 1M-value field's index in memory instead of in temporary files. 0: the server's own
-    /// setting.
+    /// two or three). Enough to sort a 1M-value field's index in memory instead of in temporary files; a larger field
+    /// is sorted in runs of this size, each sorted in the middle of the build's scan while its count stands still, so
+    /// the size also bounds how long the status waits: at 10M rows 256 MB runs held it still for 1.3–2.3 s, 128 MB
+    /// runs for under 1.1 s, with index phases of 15.8–19.1 s either way. 0: the server's own setting.
     /// </summary>
-    public int IndexBuildMemoryMb { get; set; } = 256;
+    public int IndexBuildMemoryMb { get; set; } = 128;
 
     /// <summary>
     /// PostgreSQL's max_parallel_maintenance_workers for each of those builds; negative: the server's own setting.
