@@ -126,12 +126,15 @@ public sealed class BulkLoadTests(SharedApp shared)
         dryRun["inserted_rows"]!.GetValue<long>().ShouldBe(1); // would be stored
         (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBe(0);
         (await db.ScalarAsync<bool>("SELECT values_indexed FROM fields WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBeFalse();
+        // Autovacuum stays off the table while it loads (a vacuum still running would hold up the index builds).
+        (await db.ScalarAsync<string>(ReloptionsSql, CancellationToken.None, fieldId)).ShouldBe("autovacuum_enabled=false");
 
         (await api.UploadRowsAsync(dataset, declared, items.Select((m, i) => (object)new { media_id = m, value = i + 0.5 })))
             .StatusCode.ShouldBe(HttpStatusCode.Accepted);
         (await api.WaitForTaskAsync(dataset, declared))["status"]!.GetValue<string>().ShouldBe("COMPLETED");
 
         (await db.ScalarAsync<bool>("SELECT values_indexed FROM fields WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBeTrue();
+        (await db.ScalarAsync<string>(ReloptionsSql, CancellationToken.None, fieldId)).ShouldBe("");
         var indexes = await LinesAsync(db, "SELECT indexname FROM pg_indexes WHERE tablename = field_values_table($1) ORDER BY 1", fieldId);
         indexes.ShouldBe([$"field_values_{fieldId:N}_float", $"field_values_{fieldId:N}_key"]);
         (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBe(2);
@@ -143,6 +146,8 @@ public sealed class BulkLoadTests(SharedApp shared)
 
     // A refused float's value compares as a number: PostgreSQL writes some doubles with 17 digits where .NET writes the
     // shortest form (2.4999999999999998e+22 against 2.5e+22, the same double), and both give the same value back.
+    private const string ReloptionsSql = "SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_class WHERE oid = field_values_table($1)::regclass";
+
     private const string ErrorsSql = """
         SELECT concat_ws(' | ', row_index, media_id, file_name, error_code, reason,
                          CASE WHEN value ~ '^-?[0-9.]+(e[-+][0-9]+)?$' THEN value::float8::text ELSE value END, line)
