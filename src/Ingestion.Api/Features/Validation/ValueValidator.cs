@@ -149,18 +149,10 @@ public static class ValueValidator
             return new RowError(RowErrorCodes.DatetimeMissingOffset,
                 $"Datetime {Show(row.Text)} has no UTC offset, so the instant is ambiguous. Append \"Z\" for UTC or an offset like \"+02:00\".");
         }
-        value.Timestamp = AtPostgresPrecision(dto.UtcDateTime);
+        // Kept as PostgreSQL will store it, so a row error shows the value the same on every path.
+        value.Timestamp = BinaryCopyWriter.AtPostgresPrecision(dto.UtcDateTime);
         return null;
     }
-
-    /// <summary>
-    /// The instant as PostgreSQL stores it: in whole microseconds, the rest dropped toward its epoch (2000-01-01) as
-    /// Npgsql drops it. Every path then holds the same value: the one stored, the one a row error shows, and the one
-    /// the bulk load encodes itself. (It also keeps 9999-12-31T23:59:59.9999999Z, DateTime.MaxValue, from being sent
-    /// as infinity.)
-    /// </summary>
-    private static DateTime AtPostgresPrecision(DateTime utc) =>
-        new(BinaryCopyWriter.PostgresEpochTicks + (utc.Ticks - BinaryCopyWriter.PostgresEpochTicks) / 10 * 10, DateTimeKind.Utc);
 
     /// <summary>An offset is a trailing Z or a ±hh:mm after the time (the date's own '-' come before position 10).</summary>
     private static bool HasExplicitOffset(string s)

@@ -20,8 +20,8 @@ public sealed class BinaryCopyWriter : IAsyncDisposable
 {
     private const int FlushAt = 60 * 1024;
 
-    /// <summary>PostgreSQL's epoch, 2000-01-01 UTC, in .NET ticks: timestamps go over the wire as microseconds since it.</summary>
-    public const long PostgresEpochTicks = 630_822_816_000_000_000;
+    // PostgreSQL's epoch, 2000-01-01 UTC, in .NET ticks: timestamps go over the wire as microseconds since it.
+    private const long PostgresEpochTicks = 630_822_816_000_000_000;
 
     private const uint TextOid = 25;
 
@@ -75,12 +75,20 @@ public sealed class BinaryCopyWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// A UTC instant as timestamptz, in microseconds as Npgsql computes them (the rest of the ticks dropped toward the
-    /// epoch); DateTime.MinValue and MaxValue are -infinity and infinity, as in Npgsql.
+    /// A UTC instant as timestamptz, always finite (Npgsql would send DateTime.MinValue and MaxValue as -infinity and
+    /// infinity, which are not instants anyone uploaded).
     /// </summary>
-    public void WriteTimestampTz(DateTime value) => WriteInt64(value == DateTime.MaxValue ? long.MaxValue
-        : value == DateTime.MinValue ? long.MinValue
-        : (value.Ticks - PostgresEpochTicks) / 10);
+    public void WriteTimestampTz(DateTime value) => WriteInt64(PostgresMicroseconds(value));
+
+    /// <summary>
+    /// A UTC instant as PostgreSQL holds a timestamptz: whole microseconds since 2000-01-01, the rest of the ticks
+    /// dropped toward that epoch, as Npgsql drops them.
+    /// </summary>
+    public static long PostgresMicroseconds(DateTime utc) => (utc.Ticks - PostgresEpochTicks) / 10;
+
+    /// <summary>The instant PostgreSQL stores for <paramref name="utc"/>: <see cref="PostgresMicroseconds"/> back in ticks.</summary>
+    public static DateTime AtPostgresPrecision(DateTime utc) =>
+        new(PostgresEpochTicks + PostgresMicroseconds(utc) * 10, DateTimeKind.Utc);
 
     /// <summary>Text as UTF-8; null is NULL.</summary>
     public void WriteText(string? value)

@@ -67,7 +67,9 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
             .Append(new Case("2024-02-24T10:00:00.1234567Z", null, JsonValue.Create("2024-02-24T10:00:00.123456Z")))
             .Append(new Case("1969-07-20T20:17:40.1234567Z", null, JsonValue.Create("1969-07-20T20:17:40.123457Z")))
             // The last tick of 9999 is .NET's DateTime.MaxValue, which Npgsql would send as infinity.
-            .Append(new Case("9999-12-31T23:59:59.9999999Z", null, JsonValue.Create("9999-12-31T23:59:59.999999Z")));
+            .Append(new Case("9999-12-31T23:59:59.9999999Z", null, JsonValue.Create("9999-12-31T23:59:59.999999Z")))
+            // And its first tick is DateTime.MinValue, which Npgsql would send as -infinity.
+            .Append(new Case("0001-01-01T00:00:00Z", null, JsonValue.Create("0001-01-01T00:00:00Z")));
         var invalid = new[]
         {
             new Case("2024-02-24T10:00:00", "datetime_missing_offset"),
