@@ -18,7 +18,7 @@ namespace Ingestion.Api.Features.Validation;
 /// as the scan did, slows as it goes, and never reaches the share where the counted load takes over. Not covered: a
 /// build whose entries outgrow its memory sorts a run of them in the middle of its scan, with its count standing
 /// still meanwhile; IngestOptions.IndexBuildMemoryMb keeps those runs short.
-/// Progress is for the user's eyes only: a read or write that fails is dropped without failing the builds.
+/// A read or write that fails is dropped without failing the builds (<see cref="ProgressWrite"/>).
 /// </remarks>
 internal sealed class IndexBuildProgress : IAsyncDisposable
 {
@@ -51,14 +51,7 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
     public async Task CompleteAsync()
     {
         await StopAsync();
-        try
-        {
-            await using var conn = await _dataSource.OpenConnectionAsync();
-            await WriteAsync(conn, 1);
-        }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-        }
+        await WriteAsync(null, 1);
     }
 
     public async ValueTask DisposeAsync()
@@ -72,13 +65,9 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
     /// Once the table is scanned and until entries are counted into the tree, the figure grows with the time since the
     /// scan ended, measured in lengths of the scan, towards the load's start without reaching it.
     /// </summary>
-    public static double Done(string? phase, long blocksDone, long blocksTotal, long tuplesDone, long tuplesTotal,
+    public static double Done(string phase, long blocksDone, long blocksTotal, long tuplesDone, long tuplesTotal,
         TimeSpan scanning, TimeSpan sinceScan)
     {
-        if (phase is null)
-        {
-            return 0;
-        }
         if (phase.Contains("loading tuples", StringComparison.Ordinal))
         {
             return ScanShare + SortShare + (1 - ScanShare - SortShare) * (tuplesTotal > 0 ? Math.Clamp((double)tuplesDone / tuplesTotal, 0, 1) : 0);
@@ -119,7 +108,7 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        catch (Exception e) when (ProgressWrite.IsDroppable(e))
         {
         }
     }
@@ -154,19 +143,15 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
         return Math.Clamp((built + running) / Math.Max(1, _builds), 0, 1);
     }
 
-    private async Task WriteAsync(NpgsqlConnection conn, double done)
+    /// <summary>Writes on the watch's connection, or with none on a pooled one.</summary>
+    private Task WriteAsync(NpgsqlConnection? conn, double done)
     {
         _written = Math.Max(_written, done);
-        try
-        {
-            await using var cmd = new NpgsqlCommand("UPDATE tasks SET index_built = greatest(index_built, $2) WHERE task_id = $1", conn);
-            cmd.Parameters.Add(new() { Value = _taskId });
-            cmd.Parameters.Add(new() { Value = (float)done });
-            await cmd.ExecuteNonQueryAsync();
-        }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-        }
+        const string sql = "UPDATE tasks SET index_built = greatest(index_built, $2) WHERE task_id = $1";
+        var cmd = conn is null ? _dataSource.CreateCommand(sql) : new NpgsqlCommand(sql, conn);
+        cmd.Parameters.Add(new() { Value = _taskId });
+        cmd.Parameters.Add(new() { Value = (float)done });
+        return ProgressWrite.TryAsync(cmd);
     }
 
     private async Task StopAsync()

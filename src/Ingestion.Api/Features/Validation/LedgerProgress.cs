@@ -7,12 +7,8 @@ namespace Ingestion.Api.Features.Validation;
 /// Shows in the task's status how far its pass has read its ledger (tasks.load_prepared), while the job's own
 /// connection is busy streaming the items. Each report is written on a pooled connection of its own, at most one in
 /// flight and one every <see cref="Interval"/>; a report that finds a write in flight is skipped, since the next one
-/// carries a later figure anyway.
+/// carries a later figure anyway. A write that fails is dropped (<see cref="ProgressWrite"/>).
 /// </summary>
-/// <remarks>
-/// Progress is for the user's eyes only: a write that fails is dropped without failing the load, whose own
-/// connection will report the database's trouble soon enough.
-/// </remarks>
 internal sealed class LedgerProgress(NpgsqlDataSource dataSource, Guid taskId)
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
@@ -38,17 +34,11 @@ internal sealed class LedgerProgress(NpgsqlDataSource dataSource, Guid taskId)
         await WriteAsync(1);
     }
 
-    private async Task WriteAsync(double fraction)
+    private Task WriteAsync(double fraction)
     {
-        try
-        {
-            await using var cmd = dataSource.CreateCommand("UPDATE tasks SET load_prepared = $2 WHERE task_id = $1");
-            cmd.Parameters.Add(new() { Value = taskId });
-            cmd.Parameters.Add(new() { Value = (float)fraction });
-            await cmd.ExecuteNonQueryAsync();
-        }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-        }
+        var cmd = dataSource.CreateCommand("UPDATE tasks SET load_prepared = $2 WHERE task_id = $1");
+        cmd.Parameters.Add(new() { Value = taskId });
+        cmd.Parameters.Add(new() { Value = (float)fraction });
+        return ProgressWrite.TryAsync(cmd);
     }
 }
