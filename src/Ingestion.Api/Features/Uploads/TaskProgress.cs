@@ -10,9 +10,9 @@ namespace Ingestion.Api.Features.Uploads;
 /// <param name="LedgerRead">How far the pass has read its ledger of items, 0 to 1 (LedgerProgress).</param>
 /// <param name="BytesProcessed">The checkpoint within the pass, in bytes of the stored upload.</param>
 /// <param name="UploadBytes">The stored upload's size.</param>
-/// <param name="IndexBuilt">How far the index builds are together, 0 to 1, as the job reports them; null outside the index builds.</param>
+/// <param name="IndexBuilt">How far a bulk load's index builds are together, 0 to 1 (IndexBuildProgress); read in the indexing phase only.</param>
 public sealed record TaskProgress(string Status, string? Phase, int Pass, int Passes, double LedgerRead, long BytesProcessed,
-    long? UploadBytes, double? IndexBuilt)
+    long? UploadBytes, double IndexBuilt)
 {
     // A pass first reads its ledger, then its rows: the ledger is shown as the pass's first twentieth.
     private const double LedgerShare = 0.05;
@@ -41,7 +41,7 @@ public sealed record TaskProgress(string Status, string? Phase, int Pass, int Pa
         var read = (Pass + withinPass) / passes;
         var percent = Phase switch
         {
-            "indexing" => RowsShare + (99.9 - RowsShare) * Math.Clamp(IndexBuilt ?? 0, 0, 1),
+            "indexing" => RowsShare + (99.9 - RowsShare) * Math.Clamp(IndexBuilt, 0, 1),
             "loading" => RowsShare * read,
             _ => 100 * read,
         };

@@ -14,8 +14,7 @@ public static class TaskStatusQuery
                    t.upload_bytes, t.bytes_processed, t.upload_format, t.failure_reason,
                    t.created_at, t.queued_at, t.started_at, t.completed_at, t.upload_compression, t.dry_run_of, t.load_phase,
                    t.load_pass, t.load_passes, t.load_prepared,
-                   -- How far the field table's index builds are together, 0 to 1, as the job reports them (IndexBuildProgress).
-                   CASE WHEN t.load_phase = 'indexing' THEN t.index_built::float8 END
+                   t.index_built
             FROM tasks t JOIN fields f ON f.field_id = t.field_id
             WHERE t.task_id = $1 AND t.dataset_id = $2 AND t.workspace_id = $3
             """, conn) { Parameters = { new() { Value = taskId }, new() { Value = datasetId }, new() { Value = workspaceId } } })
@@ -32,7 +31,7 @@ public static class TaskStatusQuery
             // Over several passes "processed" means decided: every row stored or refused so far.
             var rowsProcessed = passes > 1 ? r.GetInt64(1) + r.GetInt64(2) : r.GetInt64(4);
             var progress = new TaskProgress(s, phase, pass, passes, r.GetFloat(19), r.GetInt64(7), uploadBytes,
-                r.IsDBNull(20) ? null : r.GetDouble(20)).Percent();
+                r.GetFloat(20)).Percent();
             status = new TaskStatusResponse(taskId, TaskStatuses.Public(s), progress, r.GetInt64(1), r.GetInt64(2), [],
                 r.GetString(3), rowsProcessed, r.IsDBNull(5) ? null : r.GetInt64(5), uploadBytes,
                 r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(14) ? null : r.GetString(14), r.IsDBNull(15) ? null : r.GetGuid(15),

@@ -19,8 +19,8 @@ public sealed class TaskProgressTests
             steps.AddRange(new[] { 0, 0.3, 0.9, 1 }.Select(ledger => Loading(pass, 4, ledger, 0)));
             steps.AddRange(new[] { 1, 250_000, 999_999, Upload }.Select(bytes => Loading(pass, 4, 1, bytes)));
         }
-        steps.AddRange(new double?[] { 0, 0.5, 1 }.Select(built => Step(TaskStatuses.InProgress, "indexing", 3, 4, 1, Upload, built)));
-        steps.Add(Step(TaskStatuses.Completed, null, 3, 4, 1, Upload, null));
+        steps.AddRange(new double[] { 0, 0.5, 1 }.Select(built => Step(TaskStatuses.InProgress, "indexing", 3, 4, 1, Upload, built)));
+        steps.Add(Step(TaskStatuses.Completed, null, 3, 4, 1, Upload, 1));
 
         var percents = steps.Select(s => s.Percent()).ToList();
 
@@ -48,14 +48,14 @@ public sealed class TaskProgressTests
     [Fact]
     public void A_task_through_the_indexed_table_shows_its_checkpoint_in_the_file_over_the_whole_range()
     {
-        Step(TaskStatuses.InProgress, null, 0, 1, 0, Upload / 4, null).Percent().ShouldBe(25);
-        Step(TaskStatuses.Queued, null, 0, 1, 0, 0, null).Percent().ShouldBe(0);
-        Step(TaskStatuses.Failed, null, 0, 1, 0, Upload / 4, null).Percent().ShouldBe(100);
+        Step(TaskStatuses.InProgress, null, 0, 1, 0, Upload / 4, 0).Percent().ShouldBe(25);
+        Step(TaskStatuses.Queued, null, 0, 1, 0, 0, 0).Percent().ShouldBe(0);
+        Step(TaskStatuses.Failed, null, 0, 1, 0, Upload / 4, 0).Percent().ShouldBe(100);
     }
 
     private static TaskProgress Loading(int pass, int passes, double ledger, long bytes) =>
-        Step(TaskStatuses.InProgress, "loading", pass, passes, ledger, bytes, null);
+        Step(TaskStatuses.InProgress, "loading", pass, passes, ledger, bytes, 0);
 
-    private static TaskProgress Step(string status, string? phase, int pass, int passes, double ledger, long bytes, double? built) =>
+    private static TaskProgress Step(string status, string? phase, int pass, int passes, double ledger, long bytes, double built) =>
         new(status, phase, pass, passes, ledger, bytes, Upload, built);
 }
