@@ -275,8 +275,6 @@ public static class IngestBenchmark
     private const string BaselineTableColumns = """
         field_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000001',
         media_id uuid NOT NULL,
-        workspace_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000002',
-        dataset_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000003',
         task_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000004',
         row_index bigint NOT NULL,
         value_text text,

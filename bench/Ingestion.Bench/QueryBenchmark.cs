@@ -131,14 +131,12 @@ public static partial class QueryBenchmark
                 EnumOptions = f.Options ?? [],
             });
             await using var copy = await conn.BeginBinaryImportAsync(
-                $"COPY {FieldValueTables.TableName(fieldId)} (field_id, media_id, workspace_id, dataset_id, task_id, row_index, {f.Column}) FROM STDIN (FORMAT BINARY)");
+                $"COPY {FieldValueTables.TableName(fieldId)} (field_id, media_id, task_id, row_index, {f.Column}) FROM STDIN (FORMAT BINARY)");
             for (var i = 0; i < items; i++)
             {
                 await copy.StartRowAsync();
                 await copy.WriteAsync(fieldId, NpgsqlDbType.Uuid);
                 await copy.WriteAsync(mediaIds[i], NpgsqlDbType.Uuid);
-                await copy.WriteAsync(workspace, NpgsqlDbType.Uuid);
-                await copy.WriteAsync(dataset, NpgsqlDbType.Uuid);
                 await copy.WriteAsync(taskId, NpgsqlDbType.Uuid);
                 await copy.WriteAsync((long)i, NpgsqlDbType.Bigint);
                 await copy.WriteAsync(f.Value(i), f.DbType);

@@ -182,6 +182,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         if (_errors.Count > 0)
         {
             await CopyErrorsAsync(conn, ct);
+            timings.Errors += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
         }
         await CheckpointAsync(conn, inserted, errors, ct);
         await tx.CommitAsync(ct);
@@ -222,8 +223,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         }
         var byName = _hasFileNames ? await ResolveFileNamesAsync(conn, ct) : null;
         long inserted = 0;
-        // Only what differs from row to row: the table defaults field, workspace and dataset (migration 0008), and the
-        // typed columns other than the field's are NULL.
+        // Only what differs from row to row: the table defaults the field (migration 0014), and the typed columns
+        // other than the field's are NULL.
         var column = field.ValueColumn;
         await using (var w = await BinaryCopyWriter.BeginAsync(conn, $"""
             COPY {FieldValueTables.TableName(field.FieldId)} (media_id, task_id, row_index, {column}) FROM STDIN (FORMAT BINARY)
@@ -281,6 +282,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         if (_errors.Count > 0)
         {
             await CopyErrorsAsync(conn, ct);
+            timings.Errors += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
         }
         await CheckpointAsync(conn, inserted, _errors.Count, ct);
         await tx.CommitAsync(ct);
@@ -357,9 +359,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     // that lookup finds the value that was already there, never the one this statement stores.
     private static string ClassifySql(string table) => Classify(
         store: $"""
-            INSERT INTO {table} (field_id, media_id, workspace_id, dataset_id, task_id, row_index,
-                                      value_text, value_float, value_datetime, value_enums)
-            SELECT $3, media_id, $4, $2, $1, row_index, value_text, value_float, value_datetime, value_enums
+            INSERT INTO {table} (field_id, media_id, task_id, row_index, value_text, value_float, value_datetime, value_enums)
+            SELECT $3, media_id, $1, row_index, value_text, value_float, value_datetime, value_enums
             FROM s
             WHERE known AND occurrence = 1
             ON CONFLICT (field_id, media_id) DO NOTHING
