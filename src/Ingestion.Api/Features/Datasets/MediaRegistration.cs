@@ -69,7 +69,11 @@ public static class MediaRegistration
         }
 
         var item = new Item();
-        JsonElementHandler handler = (ref Utf8JsonReader r, ReadOnlySpan<byte> _) => ParseItem(ref r, item);
+        JsonElementHandler handler = (ref Utf8JsonReader r, ReadOnlySpan<byte> _) =>
+        {
+            item.FileName = item.FilePath = item.MediaType = item.Problem = null;
+            ParseItem(ref r, item);
+        };
         var batch = new List<(Guid Id, string Name, string? Path, string Type)>(BatchSize);
         var errors = new List<MediaItemError>();
         var listed = new List<RegisteredMediaItem>();
@@ -78,7 +82,6 @@ public static class MediaRegistration
         {
             while (true)
             {
-                item.FileName = item.FilePath = item.MediaType = item.Problem = null;
                 var index = elements.ElementIndex;
                 if (!await elements.ReadNextAsync(handler, ct))
                 {

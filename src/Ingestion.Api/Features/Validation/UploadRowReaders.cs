@@ -87,7 +87,11 @@ public sealed class JsonUploadRowReader : IUploadRowReader
     public JsonUploadRowReader(Stream stream, JsonStreamShape shape, UploadLimits limits)
     {
         _elements = new JsonElementStream(stream, shape, limits.MaxJsonDepth, maxElementBytes: limits.MaxLineBytes);
-        _handler = (ref Utf8JsonReader reader, ReadOnlySpan<byte> data) => JsonRowParser.Parse(ref reader, data, _row!);
+        _handler = (ref Utf8JsonReader reader, ReadOnlySpan<byte> data) =>
+        {
+            _row!.Reset(_elements.ElementIndex);
+            JsonRowParser.Parse(ref reader, data, _row);
+        };
     }
 
     public long BytesConsumed => _elements.BytesConsumed;
@@ -95,7 +99,6 @@ public sealed class JsonUploadRowReader : IUploadRowReader
     public async ValueTask<bool> ReadAsync(UploadRow row, CancellationToken ct)
     {
         _row = row;
-        row.Reset(_elements.ElementIndex);
         if (!await _elements.ReadNextAsync(_handler, ct))
         {
             return false;

@@ -11,7 +11,12 @@ public enum JsonStreamShape
     Sequence,
 }
 
-/// <summary>Hands the caller one complete element. <paramref name="reader"/> stands on its first token; <paramref name="data"/> is the buffer the reader reads, for slicing raw text.</summary>
+/// <summary>
+/// Hands the caller one element. <paramref name="reader"/> stands on its first token; <paramref name="data"/> is the
+/// buffer the reader reads, for slicing raw text. An object may be handed over before the buffer holds all of it: the
+/// reader then runs out (Read and TrySkip return false) before the closing brace, and the same element is handed over
+/// again, complete. So a handler starts its element's result afresh each time, and reads an object to its closing brace.
+/// </summary>
 public delegate void JsonElementHandler(ref Utf8JsonReader reader, ReadOnlySpan<byte> data);
 
 /// <summary>A file that is not valid JSON (or NDJSON): where it broke and why, for a person to act on.</summary>
@@ -145,12 +150,27 @@ public sealed class JsonElementStream
             }
 
             var elementStart = (int)reader.TokenStartIndex;
+            ElementLine = _line + data[..elementStart].Count((byte)'\n');
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                // An object is handed over at once and read in one pass: the handler reads it up to its closing brace,
+                // and standing there at the object's depth proves the whole object was in the buffer. Checking first
+                // (TrySkip) would read every row twice. A handler that runs out of buffer stops short of it, and the
+                // object is handed over again below once it is known to be complete.
+                var optimistic = reader;
+                handler(ref optimistic, data);
+                if (optimistic.TokenType == JsonTokenType.EndObject && optimistic.CurrentDepth == reader.CurrentDepth)
+                {
+                    Commit(ref optimistic, data);
+                    ElementIndex++;
+                    return Step.Element;
+                }
+            }
             var probe = reader;
             if (!probe.TrySkip())
             {
                 return Step.NeedMore;
             }
-            ElementLine = _line + data[..elementStart].Count((byte)'\n');
             var element = reader;
             handler(ref element, data);
             reader = probe;
