@@ -123,7 +123,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var passes = bulk?.Passes ?? 1;
         (long RowsRead, MalformedFileException? Broken) read = default;
         MediaValueLedger? ledger = null;
-        // The next pass's items are picked out on a connection of their own while this pass runs.
+        // The later passes' items are picked out on a connection of their own while the first pass runs.
         await using var prefetchConnection = passes > 1 ? await dataSource.OpenConnectionAsync(ct) : null;
         Task? prefetch = null;
         var limits = limitOptions.Value;
@@ -146,8 +146,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                     ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
                         bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, progress, ct);
                     await progress.CompleteAsync();
-                    prefetch = pass + 1 < passes
-                        ? MediaValueLedger.PrefetchAsync(prefetchConnection!, task.Field.DatasetId, new LedgerSlice(pass + 1, passes), ct)
+                    prefetch ??= pass + 1 < passes
+                        ? MediaValueLedger.PrefetchAsync(prefetchConnection!, task.Field.DatasetId, pass + 1, passes, ct)
                         : null;
                     timings.Ledger += Stopwatch.GetElapsedTime(loading);
                     var gc = GC.GetGCMemoryInfo();
@@ -191,19 +191,19 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         finally
         {
-            // A pass that failed leaves the next slice's prefetch running on its connection: let it end before the
-            // connection goes; its own outcome no longer matters.
+            // A pass that failed may leave the prefetch running on its connection: let it end before the connection
+            // goes; its own outcome no longer matters.
             if (prefetch is not null)
             {
                 await prefetch.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
-            // The pooled connection would otherwise keep a slice of a million ids in its session until it is reused.
+            // The pooled connection would otherwise keep millions of ids in its session until it is reused.
             // After a failure the session may be gone with the database: then so is the table.
             if (prefetchConnection is { State: System.Data.ConnectionState.Open })
             {
                 try
                 {
-                    await prefetchConnection.ExecuteAsync("DROP TABLE IF EXISTS ledger_slice", CancellationToken.None);
+                    await MediaValueLedger.DropPrefetchedAsync(prefetchConnection, CancellationToken.None);
                 }
                 catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
                 {
