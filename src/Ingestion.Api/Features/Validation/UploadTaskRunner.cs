@@ -326,8 +326,10 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             {
                 return new BulkLoad(task.LoadPasses, items, await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct));
             }
-            // Each pass reads the whole file and every item id, so passes pay only for an upload that names a good share
-            // of the dataset: at least a quarter as many rows as it has items, counting rows of 64 bytes or more.
+            // A load in passes reads every item id of the dataset twice (one scan picks the slices out, each pass
+            // reads its own) and later slices' rows twice (parsed and spilled in the first pass, read back in their
+            // own), so passes pay only for an upload that names a good share of the dataset: at least a quarter as
+            // many rows as it has items, counting rows of 64 bytes or more.
             if (passes <= maxPasses && (passes == 1 || (task.UploadBytes / 64 * 4 >= items && await LedgerSlice.AgreesWithServerAsync(conn, ct))))
             {
                 return new BulkLoad(passes, items, await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct));
