@@ -131,12 +131,12 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
             {
                 continue;
             }
-            var phase = reader.GetString(2);
+            var (pid, phase) = (reader.GetInt32(1), reader.GetString(2));
             var (blocksDone, blocksTotal) = (reader.GetInt64(3), reader.GetInt64(4));
             // A build first seen past its scan is taken to have scanned since the watch began.
-            var clock = _clocks.TryGetValue(reader.GetInt32(1), out var known) ? known : new BuildClock(_started, null);
+            var clock = _clocks.TryGetValue(pid, out var known) ? known : new BuildClock(_started, null);
             clock = clock with { ScanEnded = clock.ScanEnded ?? (PastScan(phase, blocksDone, blocksTotal) ? now : null) };
-            _clocks[reader.GetInt32(1)] = clock;
+            _clocks[pid] = clock;
             running += Done(phase, blocksDone, blocksTotal, reader.GetInt64(5), reader.GetInt64(6),
                 Stopwatch.GetElapsedTime(clock.ScanStarted, clock.ScanEnded ?? now), clock.ScanEnded is { } ended ? Stopwatch.GetElapsedTime(ended, now) : TimeSpan.Zero);
         }
@@ -148,10 +148,7 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
     {
         _written = Math.Max(_written, done);
         const string sql = "UPDATE tasks SET index_built = greatest(index_built, $2) WHERE task_id = $1";
-        var cmd = conn is null ? _dataSource.CreateCommand(sql) : new NpgsqlCommand(sql, conn);
-        cmd.Parameters.Add(new() { Value = _taskId });
-        cmd.Parameters.Add(new() { Value = (float)done });
-        return ProgressWrite.TryAsync(cmd);
+        return ProgressWrite.TryAsync(conn is null ? _dataSource.CreateCommand(sql) : new NpgsqlCommand(sql, conn), _taskId, done);
     }
 
     private async Task StopAsync()

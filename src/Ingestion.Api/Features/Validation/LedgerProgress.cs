@@ -34,11 +34,6 @@ internal sealed class LedgerProgress(NpgsqlDataSource dataSource, Guid taskId)
         await WriteAsync(1);
     }
 
-    private Task WriteAsync(double fraction)
-    {
-        var cmd = dataSource.CreateCommand("UPDATE tasks SET load_prepared = $2 WHERE task_id = $1");
-        cmd.Parameters.Add(new() { Value = taskId });
-        cmd.Parameters.Add(new() { Value = (float)fraction });
-        return ProgressWrite.TryAsync(cmd);
-    }
+    private Task WriteAsync(double fraction) =>
+        ProgressWrite.TryAsync(dataSource.CreateCommand("UPDATE tasks SET load_prepared = $2 WHERE task_id = $1"), taskId, fraction);
 }

@@ -144,10 +144,10 @@ public sealed class BulkLoadTests(SharedApp shared)
             .MessageText.ShouldContain("immutable");
     }
 
-    // A refused float's value compares as a number: PostgreSQL writes some doubles with 17 digits where .NET writes the
-    // shortest form (2.4999999999999998e+22 against 2.5e+22, the same double), and both give the same value back.
     private const string ReloptionsSql = "SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_class WHERE oid = field_values_table($1)::regclass";
 
+    // A refused float's value compares as a number: PostgreSQL writes some doubles with 17 digits where .NET writes the
+    // shortest form (2.4999999999999998e+22 against 2.5e+22, the same double), and both give the same value back.
     private const string ErrorsSql = """
         SELECT concat_ws(' | ', row_index, media_id, file_name, error_code, reason,
                          CASE WHEN value ~ '^-?[0-9.]+(e[-+][0-9]+)?$' THEN value::float8::text ELSE value END, line)
