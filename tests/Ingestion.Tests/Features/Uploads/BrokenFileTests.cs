@@ -1,4 +1,5 @@
 using Bogus;
+using Ingestion.Api.Features.Uploads;
 using Ingestion.Tests.Harness;
 using static Ingestion.Tests.Features.Uploads.UploadFiles;
 
@@ -103,6 +104,28 @@ public sealed class BrokenFileTests(SharedApp shared)
         error["error_code"]!.GetValue<string>().ShouldBe("too_deep");
         error["line"]!.GetValue<long>().ShouldBe(2);
         error["column"]!.GetValue<long>().ShouldBe(prefix.Length + 16); // the row object and 15 arrays make the limit of 16
+    }
+
+    [Fact]
+    public async Task A_file_broken_in_the_first_of_several_stored_chunks_ends_cleanly_and_the_next_upload_runs()
+    {
+        // Megabytes of rows after the break: the reader stops with stored chunks left, one of them being fetched ahead
+        // (UploadChunkStreamTests holds that fetch to ending with its stream).
+        var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 3);
+        var after = string.Concat(Enumerable.Repeat(JsonRow(s.MediaIds[2], new string('x', 100)) + ",\n", 30_000));
+        var json = Utf8($"[\n{JsonRow(s.MediaIds[0], "a")},\n{JsonRow(s.MediaIds[1], "b")},\n{{\"media_id\": }},\n{after}{JsonRow(s.MediaIds[2], "c")}\n]");
+        json.Length.ShouldBeGreaterThan(3 * UploadsApi.ChunkBytes);
+
+        var status = await s.UploadAndWaitAsync(json, "values.json");
+
+        status.Status().ShouldBe("COMPLETED_WITH_ERRORS");
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(2);
+        status.ShouldAccountFor(2, fileError: true);
+        (FileError(status)["error_code"]!.GetValue<string>(), FileError(status)["line"]!.GetValue<long>()).ShouldBe(("malformed_json", 4L));
+        var next = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 2);
+        var nextStatus = await next.UploadAndWaitAsync(Utf8($"[{JsonRow(next.MediaIds[0], "a")},{JsonRow(next.MediaIds[1], "b")}]"), "values.json");
+        nextStatus.Status().ShouldBe("COMPLETED");
+        nextStatus["inserted_rows"]!.GetValue<long>().ShouldBe(2);
     }
 
     [Fact]
