@@ -168,7 +168,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                 {
                     batch.ForPass(ledger, spill);
                 }
-                read = await LoadPassAsync(conn, task, batches, from, spilled, timings, ct);
+                read = await LoadPassAsync(conn, task, passes, batches, from, spilled, timings, ct);
                 if (spill is not null)
                 {
                     if (read.Broken is null)
@@ -254,14 +254,15 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     /// One pass over the stored upload, from the checkpoint <paramref name="rowsProcessed"/> of this pass, or over the
     /// rows the first pass <paramref name="spilled"/> for this one.
     /// </summary>
-    private async Task<(long RowsRead, MalformedFileException? Broken)> LoadPassAsync(NpgsqlConnection conn, LoadedTask task,
+    private async Task<(long RowsRead, MalformedFileException? Broken)> LoadPassAsync(NpgsqlConnection conn, LoadedTask task, int passes,
         IReadOnlyList<ValueBatch> batches, long rowsProcessed, SliceSpill.SpilledRowReader? spilled, IngestTimings timings, CancellationToken ct)
     {
         var limits = limitOptions.Value;
         // The file is read on a connection of its own, so reading the next batch overlaps with the database work
         // on this one, which holds the task's lock and the staging table.
         await using var readConnection = spilled is null ? await dataSource.OpenConnectionAsync(ct) : null;
-        await using var file = readConnection is null ? null : new UploadChunkStream(readConnection, task.TaskId);
+        // A pass of a load in passes stores only its slice of the rows it parses: reading paces it, so it fetches ahead.
+        await using var file = readConnection is null ? null : new UploadChunkStream(readConnection, task.TaskId, fetchAhead: passes > 1);
         using var parsed = file is null ? null : UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
         IUploadRowReader reader = spilled ?? (IUploadRowReader)parsed!;
 

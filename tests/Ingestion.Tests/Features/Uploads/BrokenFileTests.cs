@@ -109,8 +109,7 @@ public sealed class BrokenFileTests(SharedApp shared)
     [Fact]
     public async Task A_file_broken_in_the_first_of_several_stored_chunks_ends_cleanly_and_the_next_upload_runs()
     {
-        // Megabytes of rows after the break: the reader stops with stored chunks left, one of them being fetched ahead
-        // (UploadChunkStreamTests holds that fetch to ending with its stream).
+        // Megabytes of rows after the break: the reader stops with stored chunks left unread.
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 3);
         var after = string.Concat(Enumerable.Repeat(JsonRow(s.MediaIds[2], new string('x', 100)) + ",\n", 30_000));
         var json = Utf8($"[\n{JsonRow(s.MediaIds[0], "a")},\n{JsonRow(s.MediaIds[1], "b")},\n{{\"media_id\": }},\n{after}{JsonRow(s.MediaIds[2], "c")}\n]");

@@ -14,15 +14,17 @@ public sealed class UploadChunkStreamTests(SharedApp shared)
 {
     private const int Chunks = 4;
 
-    [Fact]
-    public async Task A_stored_upload_reads_back_byte_for_byte_across_its_chunks()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_stored_upload_reads_back_byte_for_byte_across_its_chunks(bool fetchAhead)
     {
         var (taskId, stored) = await StoredUploadAsync();
         await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
         await using var conn = await source.OpenConnectionAsync();
 
         var read = new MemoryStream();
-        await using (var stream = new UploadChunkStream(conn, taskId))
+        await using (var stream = new UploadChunkStream(conn, taskId, fetchAhead))
         {
             // Small, odd-sized reads, so reads cross from chunk to chunk mid-read.
             var buffer = new byte[40_009];
@@ -43,7 +45,7 @@ public sealed class UploadChunkStreamTests(SharedApp shared)
         await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
         await using var conn = await source.OpenConnectionAsync();
 
-        await using (var stream = new UploadChunkStream(conn, taskId))
+        await using (var stream = new UploadChunkStream(conn, taskId, fetchAhead: true))
         {
             // The first read fetches chunk 0 and starts fetching chunk 1, which is still running when the stream goes.
             (await stream.ReadAsync(new byte[10])).ShouldBe(10);
