@@ -17,8 +17,8 @@ namespace Ingestion.Api.Features.Uploads;
 /// </remarks>
 public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId, bool fetchAhead = false) : ForwardReadStream
 {
-    // One buffer, two when fetching ahead, each read into in place and reused: a fresh array per chunk would be a 1 MiB large-object
-    // allocation each, garbage the collector keeps until a full collection (667 of them per pass over a 10M-row file).
+    // One buffer (two when fetching ahead), read into in place and reused: a fresh array per chunk would be a 1 MiB
+    // large-object allocation each, garbage the collector keeps until a full collection (667 per pass over 10M rows).
     private byte[] _chunk = [];
     private byte[] _spare = [];
     private int _length;
@@ -83,36 +83,35 @@ public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId, 
     }
 
     /// <summary>A fetch still running owns the connection: it ends before the caller may close or reuse it.</summary>
+    private async Task EndFetchAsync()
+    {
+        if (_ahead is not { } ahead)
+        {
+            return;
+        }
+        _ahead = null;
+        try
+        {
+            await ahead;
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // The read was abandoned; only the connection's release matters now.
+        }
+    }
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing && _ahead is { } ahead)
+        if (disposing)
         {
-            _ahead = null;
-            try
-            {
-                ahead.GetAwaiter().GetResult();
-            }
-            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or IOException or InvalidOperationException)
-            {
-                // The read was abandoned; only the connection's release matters now.
-            }
+            EndFetchAsync().GetAwaiter().GetResult();
         }
         base.Dispose(disposing);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        if (_ahead is { } ahead)
-        {
-            _ahead = null;
-            try
-            {
-                await ahead;
-            }
-            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or IOException or InvalidOperationException)
-            {
-            }
-        }
+        await EndFetchAsync();
         await base.DisposeAsync();
     }
 }
