@@ -48,7 +48,8 @@ public static class IngestBenchmark
     }
 
     private sealed record IngestRun(BenchType Type, long Rows, double Seconds, double ServerSeconds, double UploadSeconds,
-        double MaxProgressGap, string GapWhere, List<double> StatusMs, List<double> ReadMs, long PeakRssDuring);
+        double MaxProgressGap, string GapWhere, List<double> StatusMs, List<double> ReadMs, long PeakRssDuring,
+        double ServiceCpuSeconds, double DatabaseCpuSeconds);
 
     private sealed record Baseline(BenchType Type, double CopySeconds, long CopyRows, double RowByRowRate);
 
@@ -64,6 +65,7 @@ public static class IngestBenchmark
             await using var pg = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions { DataDirectory = Path.Combine(root, "pg") });
             await using var service = await ServiceProcess.StartAsync(pg.ConnectionString, Token, Path.Combine(root, "service.log"));
             var (idle, _) = service.Memory();
+            var postmaster = int.Parse(File.ReadLines(Path.Combine(root, "pg", "postmaster.pid")).First());
             Console.WriteLine($"service pid {service.Pid} at {service.BaseAddress}, idle RSS {Mb(idle)}");
             // No command timeout: setting up ten million items is one long COPY.
             await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(pg.ConnectionString) { CommandTimeout = 0 }.ConnectionString);
@@ -99,11 +101,12 @@ public static class IngestBenchmark
                         baselines.Add(new Baseline(type, copy, files[type].ValidRows, rowByRow));
                         Console.WriteLine($"  {type} baselines: psql \\copy {files[type].ValidRows / copy:N0} rows/s, row-by-row {rowByRow:N0} rows/s");
                     }
-                    var run = await IngestAsync(http, service, datasetId, type, files[type], $"{type}_{field++}");
+                    var run = await IngestAsync(http, service, postmaster, datasetId, type, files[type], $"{type}_{field++}");
                     runs.Add(run);
                     Console.WriteLine($"  {type} ingest: {run.Seconds:F2}s = {run.Rows / run.Seconds:N0} rows/s " +
                         $"(server {run.ServerSeconds:F2}s, upload {run.UploadSeconds:F2}s), longest progress gap {run.MaxProgressGap:F2}s ({run.GapWhere}), " +
-                        $"status {Percentiles(run.StatusMs)}, read {Percentiles(run.ReadMs)}, RSS peak so far {Mb(run.PeakRssDuring)}");
+                        $"status {Percentiles(run.StatusMs)}, read {Percentiles(run.ReadMs)}, RSS peak so far {Mb(run.PeakRssDuring)}, " +
+                        $"CPU service {run.ServiceCpuSeconds:F2}s + PostgreSQL {run.DatabaseCpuSeconds:F2}s");
                 }
             }
             var (_, peak) = service.Memory();
@@ -175,7 +178,7 @@ public static class IngestBenchmark
         await settle.ExecuteNonQueryAsync();
     }
 
-    private static async Task<IngestRun> IngestAsync(HttpClient http, ServiceProcess service, Guid datasetId, BenchType type,
+    private static async Task<IngestRun> IngestAsync(HttpClient http, ServiceProcess service, int postmaster, Guid datasetId, BenchType type,
         GeneratedFile file, string fieldName)
     {
         var declared = await http.PostAsJsonAsync($"/api/v1/datasets/{datasetId}/custom_metadata/tasks", type == BenchType.Float
@@ -199,6 +202,7 @@ public static class IngestBenchmark
 
         // From here: accepted → finished, as the user sees it through the status endpoint.
         var clock = Stopwatch.StartNew();
+        var (serviceCpu, databaseCpu) = (ProcessCpu.Seconds(service.Pid), ProcessCpu.TreeSeconds(postmaster));
         using var stop = new CancellationTokenSource();
         var readMs = new List<double>();
         var reads = ReadWhileIngestingAsync(http, datasetId, file.Rows, readMs, stop.Token);
@@ -235,6 +239,8 @@ public static class IngestBenchmark
             await Task.Delay(50);
         }
         var seconds = clock.Elapsed.TotalSeconds;
+        serviceCpu = ProcessCpu.Seconds(service.Pid) - serviceCpu;
+        databaseCpu = ProcessCpu.TreeSeconds(postmaster) - databaseCpu;
         await stop.CancelAsync();
         await reads;
 
@@ -246,7 +252,8 @@ public static class IngestBenchmark
                 $"Wrong result for {fieldName}: {inserted:N0} inserted and {errors:N0} errors, expected {file.ValidRows:N0} and {file.InvalidRows:N0}. {status.ToJsonString()}");
         }
         var server = (status["completed_at"]!.GetValue<DateTime>() - status["queued_at"]!.GetValue<DateTime>()).TotalSeconds;
-        return new IngestRun(type, file.Rows, seconds, server, uploadSeconds, maxGap, gapWhere, statusMs, readMs, peakRss);
+        return new IngestRun(type, file.Rows, seconds, server, uploadSeconds, maxGap, gapWhere, statusMs, readMs, peakRss,
+            serviceCpu, databaseCpu);
     }
 
     /// <summary>A search-like read (one item's values) every 100 ms while the ingestion runs, to show reads are not starved.</summary>
@@ -358,8 +365,8 @@ public static class IngestBenchmark
         Console.WriteLine();
         Console.WriteLine($"## results: medians of {o.Repeat} run(s), {o.Rows:N0} rows per file, {BenchFiles.InvalidShare:P0} invalid");
         Console.WriteLine();
-        Console.WriteLine("| type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | row-by-row rows/s | speed-up vs row-by-row | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | row-by-row rows/s | speed-up vs row-by-row | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max | CPU: service + PostgreSQL |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var group in runs.GroupBy(r => r.Type))
         {
             var seconds = Median(group.Select(r => r.Seconds));
@@ -370,7 +377,8 @@ public static class IngestBenchmark
             var rowRate = b.Count > 0 ? Median(b.Select(x => x.RowByRowRate)) : double.NaN;
             Console.WriteLine($"| {group.Key} | {seconds:F2} s | {rate:N0} | {copyRate:N0} rows/s | {seconds / copySeconds:F2}x | {rowRate:N0} | {rate / rowRate:F0}x | " +
                 $"{Median(group.Select(r => r.UploadSeconds)):F2} s | {group.Max(r => r.MaxProgressGap):F2} s | " +
-                $"{Percentiles(group.SelectMany(r => r.StatusMs).ToList())} | {Percentiles(group.SelectMany(r => r.ReadMs).ToList())} |");
+                $"{Percentiles(group.SelectMany(r => r.StatusMs).ToList())} | {Percentiles(group.SelectMany(r => r.ReadMs).ToList())} | " +
+                $"{Median(group.Select(r => r.ServiceCpuSeconds)):F2} + {Median(group.Select(r => r.DatabaseCpuSeconds)):F2} s |");
         }
         Console.WriteLine();
         Console.WriteLine($"service RSS: idle {Mb(idleRss)}, peak over the whole run (VmHWM) {Mb(peakRss)}");

@@ -1,0 +1,21 @@
+using Ingestion.Tests.Harness;
+using Npgsql;
+
+namespace Ingestion.Tests.Infrastructure.Database;
+
+public sealed class EmbeddedPostgresTests
+{
+    [Fact]
+    public async Task The_server_asks_its_C_library_for_huge_pages_so_index_builds_do_not_fault_on_every_4_KiB()
+    {
+        await using var conn = new NpgsqlConnection(await TestDatabase.ConnectionStringAsync());
+        await conn.OpenAsync();
+        await using var pid = new NpgsqlCommand("SELECT pg_backend_pid()", conn);
+        var backend = (int)(await pid.ExecuteScalarAsync())!;
+
+        // A backend is forked from the server and inherits its environment, entries separated by NUL.
+        var environment = (await File.ReadAllTextAsync($"/proc/{backend}/environ")).Split('\0');
+
+        environment.ShouldContain(e => e.StartsWith("GLIBC_TUNABLES=", StringComparison.Ordinal) && e.Contains("glibc.malloc.hugetlb=1"));
+    }
+}
