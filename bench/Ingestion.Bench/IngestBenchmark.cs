@@ -49,7 +49,7 @@ public static class IngestBenchmark
 
     private sealed record IngestRun(BenchType Type, long Rows, double Seconds, double ServerSeconds, double UploadSeconds,
         double MaxProgressGap, string GapWhere, List<double> StatusMs, List<double> ReadMs, long PeakRssDuring,
-        double ServiceCpuSeconds, double DatabaseCpuSeconds);
+        double ServiceCpuSeconds, double DatabaseCpuSeconds, long DatabaseMinorFaults);
 
     private sealed record Baseline(BenchType Type, double CopySeconds, long CopyRows, double RowByRowRate);
 
@@ -106,7 +106,7 @@ public static class IngestBenchmark
                     Console.WriteLine($"  {type} ingest: {run.Seconds:F2}s = {run.Rows / run.Seconds:N0} rows/s " +
                         $"(server {run.ServerSeconds:F2}s, upload {run.UploadSeconds:F2}s), longest progress gap {run.MaxProgressGap:F2}s ({run.GapWhere}), " +
                         $"status {Percentiles(run.StatusMs)}, read {Percentiles(run.ReadMs)}, RSS peak so far {Mb(run.PeakRssDuring)}, " +
-                        $"CPU service {run.ServiceCpuSeconds:F2}s + PostgreSQL {run.DatabaseCpuSeconds:F2}s");
+                        $"CPU service {run.ServiceCpuSeconds:F2}s + PostgreSQL {run.DatabaseCpuSeconds:F2}s ({run.DatabaseMinorFaults:N0} page faults)");
                 }
             }
             var (_, peak) = service.Memory();
@@ -202,7 +202,8 @@ public static class IngestBenchmark
 
         // From here: accepted → finished, as the user sees it through the status endpoint.
         var clock = Stopwatch.StartNew();
-        var (serviceCpu, databaseCpu) = (ProcessCpu.Seconds(service.Pid), ProcessCpu.TreeSeconds(postmaster));
+        var serviceCpu = ProcessCpu.Seconds(service.Pid);
+        var (databaseCpu, databaseFaults) = ProcessCpu.Tree(postmaster);
         using var stop = new CancellationTokenSource();
         var readMs = new List<double>();
         var reads = ReadWhileIngestingAsync(http, datasetId, file.Rows, readMs, stop.Token);
@@ -240,7 +241,8 @@ public static class IngestBenchmark
         }
         var seconds = clock.Elapsed.TotalSeconds;
         serviceCpu = ProcessCpu.Seconds(service.Pid) - serviceCpu;
-        databaseCpu = ProcessCpu.TreeSeconds(postmaster) - databaseCpu;
+        var (databaseCpuAfter, databaseFaultsAfter) = ProcessCpu.Tree(postmaster);
+        (databaseCpu, databaseFaults) = (databaseCpuAfter - databaseCpu, databaseFaultsAfter - databaseFaults);
         await stop.CancelAsync();
         await reads;
 
@@ -253,7 +255,7 @@ public static class IngestBenchmark
         }
         var server = (status["completed_at"]!.GetValue<DateTime>() - status["queued_at"]!.GetValue<DateTime>()).TotalSeconds;
         return new IngestRun(type, file.Rows, seconds, server, uploadSeconds, maxGap, gapWhere, statusMs, readMs, peakRss,
-            serviceCpu, databaseCpu);
+            serviceCpu, databaseCpu, databaseFaults);
     }
 
     /// <summary>A search-like read (one item's values) every 100 ms while the ingestion runs, to show reads are not starved.</summary>
