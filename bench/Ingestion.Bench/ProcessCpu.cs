@@ -1,8 +1,8 @@
 namespace Ingestion.Bench;
 
 /// <summary>
-/// CPU time from /proc, the figure that noise on a shared machine moves least: a neighbour's load stretches wall time
-/// but not the work each process does.
+/// CPU time and page faults from /proc. A neighbour's load on a shared machine stretches wall time much more than
+/// the CPU time each process spends, so these let two builds be compared on a noisy machine.
 /// </summary>
 internal static class ProcessCpu
 {

@@ -189,8 +189,8 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// The server's C library is asked to back its large allocations with transparent huge pages (taken only where
     /// the kernel offers them on request, as Debian's and Ubuntu's do by default). An index build fills up to
     /// maintenance_work_mem of freshly allocated memory; on 4 KiB pages each first touch is a page fault, which under
-    /// a hypervisor cost a quarter to a third of a 1M-row build (docs/benchmarks.md). Anything the caller already
-    /// set is kept.
+    /// a hypervisor cost a quarter to a third of a 1M-row build (docs/benchmarks.md). A caller's own GLIBC_TUNABLES
+    /// comes after and so wins: glibc.malloc.hugetlb=0 there switches this off.
     /// </summary>
     private static Dictionary<string, string> ServerEnvironment()
     {
