@@ -17,7 +17,7 @@ namespace Ingestion.Api.Features.Validation;
 /// estimate instead (<see cref="Done"/>): it moves as time passes, on the assumption that the sort takes about as long
 /// as the scan did, slows as it goes, and never reaches the share where the counted load takes over. Not covered: a
 /// build whose entries outgrow its memory sorts a run of them in the middle of its scan, with its count standing
-/// still meanwhile; IngestOptions.IndexBuildMemoryMb keeps those runs short.
+/// still meanwhile; IndexBuildSettings.For keeps those runs short.
 /// A read or write that fails is dropped without failing the builds (<see cref="ProgressWrite"/>).
 /// </remarks>
 internal sealed class IndexBuildProgress : IAsyncDisposable
