@@ -1,3 +1,4 @@
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Harness;
 using Npgsql;
 
@@ -10,8 +11,7 @@ public sealed class EmbeddedPostgresTests
     {
         await using var conn = new NpgsqlConnection(await TestDatabase.ConnectionStringAsync());
         await conn.OpenAsync();
-        await using var pid = new NpgsqlCommand("SELECT pg_backend_pid()", conn);
-        var backend = (int)(await pid.ExecuteScalarAsync())!;
+        var backend = await conn.ScalarAsync<int>("SELECT pg_backend_pid()", CancellationToken.None);
 
         // A backend is forked from the server and inherits its environment, entries separated by NUL.
         var environment = (await File.ReadAllTextAsync($"/proc/{backend}/environ")).Split('\0');
