@@ -289,8 +289,7 @@ public static class IngestBenchmark
         value_text text,
         value_float double precision,
         value_datetime timestamptz,
-        value_enums text[],
-        created_at timestamptz NOT NULL DEFAULT now()
+        value_enums text[]
         """;
 
     /// <summary>psql \copy of the file's valid rows, as CSV, into a plain table of field_values' columns (no keys, no indexes).</summary>
