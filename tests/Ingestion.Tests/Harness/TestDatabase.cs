@@ -11,7 +11,18 @@ public static class TestDatabase
 {
     private static readonly Lazy<Task<EmbeddedPostgres>> Server = new(StartAsync);
 
+    private static readonly Lazy<Task<NpgsqlDataSource>> Source = new(async () => NpgsqlDataSource.Create(await ConnectionStringAsync()));
+
     public static async Task<string> ConnectionStringAsync() => (await Server.Value).ConnectionString;
+
+    /// <summary>
+    /// The shared database's data source, for tests that arrange or check rows directly (or hand it to the service's own
+    /// code). It lives as long as the server, so tests do not dispose it.
+    /// </summary>
+    public static Task<NpgsqlDataSource> DataSourceAsync() => Source.Value;
+
+    /// <summary>An open connection to the shared database; the test disposes it.</summary>
+    public static async Task<NpgsqlConnection> OpenConnectionAsync() => await (await Source.Value).OpenConnectionAsync();
 
     /// <summary>
     /// A fresh database on the same server, for tests about the job cluster itself: nodes sharing a database form

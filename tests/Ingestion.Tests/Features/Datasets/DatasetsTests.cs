@@ -61,8 +61,7 @@ public sealed class DatasetsTests(SharedApp shared)
         await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
         await api.RegisterMediaAsync(dataset, ["b.jpg", "c.jpg"]); // b.jpg is registered already
         await api.RegisterMediaAsync(other, ["a.jpg"]);
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         // Rows written straight into the table (an import, the benchmark's setup) count too; rolled back, they do not.
         const string addStraight = """
             INSERT INTO media_items (media_id, workspace_id, dataset_id, file_name, media_type)
@@ -91,8 +90,7 @@ public sealed class DatasetsTests(SharedApp shared)
     {
         var api = await shared.App.NewWorkspaceClientAsync();
         var dataset = await api.CreateDatasetAsync();
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         // A registration still running (its transaction open) holds no lock the next one needs.
         await using (var running = await db.BeginTransactionAsync())
         {

@@ -19,8 +19,7 @@ public sealed class StoredUploadCleanupTests(SharedApp shared)
     public async Task The_sweeper_drops_the_stored_upload_a_finished_task_still_holds()
     {
         var taskId = await FinishedTaskAsync();
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         // What a node that died between the final commit and dropping the upload leaves behind.
         await db.ExecuteAsync("""
             INSERT INTO upload_chunks (task_id, chunk_no, data, workspace_id)

@@ -20,8 +20,7 @@ public sealed class UploadChunkStreamTests(SharedApp shared)
     public async Task A_stored_upload_reads_back_byte_for_byte_across_its_chunks(bool fetchAhead)
     {
         var (taskId, stored) = await StoredUploadAsync();
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var conn = await source.OpenConnectionAsync();
+        await using var conn = await TestDatabase.OpenConnectionAsync();
 
         var read = new MemoryStream();
         await using (var stream = new UploadChunkStream(conn, taskId, fetchAhead))
@@ -42,8 +41,7 @@ public sealed class UploadChunkStreamTests(SharedApp shared)
     public async Task A_stream_left_mid_file_gives_its_connection_back_free_for_the_next_command()
     {
         var (taskId, _) = await StoredUploadAsync();
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var conn = await source.OpenConnectionAsync();
+        await using var conn = await TestDatabase.OpenConnectionAsync();
 
         await using (var stream = new UploadChunkStream(conn, taskId, fetchAhead: true))
         {
@@ -62,8 +60,7 @@ public sealed class UploadChunkStreamTests(SharedApp shared)
         var taskId = await api.DeclareFieldAsync(dataset, "note", "string");
         var stored = new byte[Chunks * UploadsApi.ChunkBytes];
         new Random(5).NextBytes(stored);
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         for (var chunk = 0; chunk < Chunks; chunk++)
         {
             await db.ExecuteAsync("""

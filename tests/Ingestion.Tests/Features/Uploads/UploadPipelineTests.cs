@@ -54,7 +54,7 @@ public sealed class UploadPipelineTests(SharedApp shared)
             var index = (int)sample!["row_index"]!.GetValue<long>();
             sample["error_code"]!.GetValue<string>().ShouldBe(expectedErrors[index], $"row {index}");
         }
-        await using var db = await OpenDatabaseAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         (await CountAsync(db, "SELECT count(*) FROM field_values WHERE task_id = $1", taskId)).ShouldBe(rows.Count - expectedErrors.Count);
         (await CountAsync(db, "SELECT count(*) FROM row_errors WHERE task_id = $1", taskId)).ShouldBe(expectedErrors.Count);
     }
@@ -169,7 +169,7 @@ public sealed class UploadPipelineTests(SharedApp shared)
         var dataset = await api.CreateDatasetAsync();
         var media = await api.RegisterMediaAsync(dataset, ["a.jpg"]);
         var (taskId, _) = await api.IngestAsync(dataset, "note", "string", [new { media_id = media[0], value = "original" }]);
-        await using var db = await OpenDatabaseAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
 
         var update = await Should.ThrowAsync<PostgresException>(() =>
             ExecuteAsync(db, "UPDATE field_values SET value_text = 'changed' WHERE task_id = $1", taskId));
@@ -193,13 +193,6 @@ public sealed class UploadPipelineTests(SharedApp shared)
 
         response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await api.Http.GetAsync($"/api/v1/datasets/{second}/custom_metadata/tasks/{taskId}/status")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-    }
-
-    internal static async Task<NpgsqlConnection> OpenDatabaseAsync()
-    {
-        var conn = new NpgsqlConnection(await TestDatabase.ConnectionStringAsync());
-        await conn.OpenAsync();
-        return conn;
     }
 
     internal static async Task<long> CountAsync(NpgsqlConnection db, string sql, params object[] args)

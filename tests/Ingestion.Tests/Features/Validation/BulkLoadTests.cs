@@ -29,8 +29,7 @@ public sealed class BulkLoadTests(SharedApp shared)
     {
         var api = await shared.App.NewWorkspaceClientAsync();
         var (bulkTask, _) = await BulkAndIndexedGiveTheSameVerdictsAsync(api, await TestDatabase.ConnectionStringAsync(), type, options, isMulti);
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, bulkTask)).ShouldBe(1);
     }
 
@@ -115,8 +114,7 @@ public sealed class BulkLoadTests(SharedApp shared)
         var dataset = await api.CreateDatasetAsync();
         var items = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
         var declared = await api.DeclareFieldAsync(dataset, "score", "float");
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM tasks WHERE task_id = $1", CancellationToken.None, declared);
 
         // A dry run first stores nothing and leaves the table to the real upload's bulk load.

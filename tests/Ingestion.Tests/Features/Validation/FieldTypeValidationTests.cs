@@ -80,8 +80,7 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
         };
         var dataset = await AssertFieldAsync("datetime", valid.Concat(invalid).ToList());
 
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         (await db.ScalarAsync<long>("""
             SELECT count(*) FROM field_values v JOIN fields f ON f.field_id = v.field_id
             WHERE f.dataset_id = $1 AND NOT isfinite(v.value_datetime)
@@ -96,8 +95,7 @@ public sealed class FieldTypeValidationTests(SharedApp shared)
         var dataset = await api.CreateDatasetAsync();
         var media = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg"]);
         await api.IngestAsync(dataset, "taken_at", "datetime", [new { media_id = media[0], value = "2024-02-24T10:00:00Z" }]);
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM fields WHERE dataset_id = $1", CancellationToken.None, dataset);
         await db.ExecuteAsync($"INSERT INTO field_values_{fieldId:N} (media_id, task_id, row_index, value_datetime) VALUES ($1, $2, 1, 'infinity')",
             CancellationToken.None, media[1], Guid.NewGuid());

@@ -61,7 +61,7 @@ public sealed class LargeFileIngestTests(SharedApp shared)
         status["inserted_rows"]!.GetValue<long>().ShouldBe(Rows - invalid);
         status["error_count"]!.GetValue<long>().ShouldBe(invalid);
 
-        await using var db = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
+        var db = await TestDatabase.DataSourceAsync();
         (await CountAsync(db, "SELECT count(*) FROM field_values WHERE task_id = $1", taskId)).ShouldBe(Rows - invalid);
         (await CountAsync(db, "SELECT count(*) FROM row_errors WHERE task_id = $1", taskId)).ShouldBe(invalid);
         foreach (var (code, count) in expected)

@@ -14,8 +14,7 @@ public sealed class LedgerSliceTests
     public async Task The_slice_hash_is_postgresqls_uuid_hash_for_random_time_ordered_and_counted_ids()
     {
         var ids = Ids().ToArray();
-        await using var source = NpgsqlDataSource.Create(await TestDatabase.ConnectionStringAsync());
-        await using var db = await source.OpenConnectionAsync();
+        await using var db = await TestDatabase.OpenConnectionAsync();
         await using (var cmd = new NpgsqlCommand($"""
             SELECT uuid_hash(id), {LedgerSlice.Sql("id", "7", "2")}
             FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, n) ORDER BY n

@@ -9,8 +9,7 @@ public sealed class EmbeddedPostgresTests
     [Fact]
     public async Task The_server_asks_its_C_library_for_huge_pages_so_index_builds_do_not_fault_on_every_4_KiB()
     {
-        await using var conn = new NpgsqlConnection(await TestDatabase.ConnectionStringAsync());
-        await conn.OpenAsync();
+        await using var conn = await TestDatabase.OpenConnectionAsync();
         var backend = await conn.ScalarAsync<int>("SELECT pg_backend_pid()", CancellationToken.None);
 
         // A backend is forked from the server and inherits its environment, entries separated by NUL.
