@@ -51,10 +51,17 @@ public static class FieldValueTables
     /// <summary>
     /// Builds the table's indexes, each on a connection of its own at the same time (CREATE INDEX takes a SHARE lock,
     /// which other index builds and readers share), then attaches the table and marks the field indexed in one
-    /// transaction. Safe to repeat after a crash at any point: every step is a no-op once done.
+    /// transaction. Safe to repeat after a crash at any point: every step is a no-op once done. The builds' memory is
+    /// fitted to the table's size (<see cref="IndexBuildSettings.For"/>), whoever asks: the end of a bulk load, a
+    /// failed task indexing what it stored, or the next upload indexing a table an earlier load left unindexed.
     /// </summary>
     public static async Task IndexAndAttachAsync(NpgsqlDataSource dataSource, FieldDefinition field, IndexBuildSettings settings, CancellationToken ct)
     {
+        await using (var sizing = await dataSource.OpenConnectionAsync(ct))
+        {
+            settings = settings.For(await sizing.ScalarAsync<long>(
+                "SELECT coalesce(pg_relation_size(to_regclass(field_values_table($1))), 0)", ct, field.FieldId));
+        }
         await Task.WhenAll(Indexes(field).Select(async index =>
         {
             await using var conn = await dataSource.OpenConnectionAsync(ct);
@@ -84,17 +91,16 @@ public static class FieldValueTables
 /// </summary>
 public readonly record struct IndexBuildSettings(int MemoryMb, int ParallelWorkers)
 {
-    // What one entry takes in a build's sort: 87 and 95 bytes for 1M float keys and values (trace_sort).
-    private const long SortBytesPerEntry = 100;
-
     /// <summary>
-    /// The settings for a table of about <paramref name="entries"/> values. A build whose entries outgrow its memory
-    /// sorts them in runs of that size, each in the middle of its scan, and PostgreSQL's count of the scan stands still
-    /// meanwhile. The field's builds start together and fill their memory at about the same point of the scan, so
-    /// their first runs are sorted at the same time and the status stands still with them (1.02–1.07 s at 10M rows in
-    /// 128 MB). Such builds get runs half as long, and so half the wait: their sort is on disk either way. A build that
-    /// fits keeps the whole memory and sorts in it. 0 entries (not known): the settings as they are.
+    /// The settings for a table of <paramref name="tableBytes"/>. A build whose entries outgrow its memory sorts them in
+    /// runs of that size, each in the middle of its scan, and PostgreSQL's count of the scan stands still meanwhile.
+    /// The field's builds start together and fill their memory at about the same point of the scan, so their first
+    /// runs are sorted at the same time and the status stands still with them (1.02–1.07 s at 10M rows in 128 MB).
+    /// Such builds get runs half as long, and so half the wait: their sort is on disk either way. A build that fits
+    /// keeps the whole memory and sorts in it. The table's size stands for its entries' (a 1M-row float table is
+    /// 88 MB; trace_sort gave 87 and 95 MB for its key and value entries), and is known without a scan. 0: the
+    /// settings as they are.
     /// </summary>
-    public IndexBuildSettings For(long entries) =>
-        MemoryMb > 1 && entries * SortBytesPerEntry > (long)MemoryMb << 20 ? this with { MemoryMb = MemoryMb / 2 } : this;
+    public IndexBuildSettings For(long tableBytes) =>
+        MemoryMb > 1 && tableBytes > (long)MemoryMb << 20 ? this with { MemoryMb = MemoryMb / 2 } : this;
 }

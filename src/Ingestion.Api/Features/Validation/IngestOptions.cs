@@ -37,7 +37,7 @@ public sealed class IngestOptions
     /// two or three). Enough to sort a 1M-value field's index in memory instead of in temporary files; a larger field
     /// is sorted in runs of this size, each sorted in the middle of the build's scan while its count stands still, so
     /// the size also bounds how long the status waits: at 10M rows 256 MB runs held it still for 1.3–2.3 s, 128 MB
-    /// runs for under 1.1 s, with index phases of 15.2–19.1 s against 16.4–19.1 s. A load of more values than fit
+    /// runs for under 1.1 s, with index phases of 15.2–19.1 s against 16.4–19.1 s. A field's table larger than this
     /// sorts in runs of half this (<see cref="IndexBuildSettings.For"/>). 0: the server's own setting.
     /// </summary>
     public int IndexBuildMemoryMb { get; set; } = 128;

@@ -213,10 +213,10 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         if (bulk is not null)
         {
             var indexing = Stopwatch.GetTimestamp();
-            var stored = await conn.ScalarAsync<long>("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1 RETURNING inserted_rows", ct, taskId);
+            await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
             await using (var progress = IndexBuildProgress.Start(dataSource, taskId, task.Field))
             {
-                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds.For(stored), ct);
+                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
                 await progress.CompleteAsync();
             }
             timings.Index += Stopwatch.GetElapsedTime(indexing);

@@ -8,17 +8,18 @@ public sealed class IndexBuildSettingsTests
 
     [Theory]
     [InlineData(0)] // not known
-    [InlineData(1_000_000)] // about 100 MB of entries: sorted in memory
-    public void A_field_whose_entries_fit_keeps_the_whole_memory(long entries) =>
-        Configured.For(entries).ShouldBe(Configured);
+    [InlineData(88L << 20)] // 1M float values: sorted in memory
+    [InlineData(128L << 20)]
+    public void A_table_that_fits_keeps_the_whole_memory(long tableBytes) =>
+        Configured.For(tableBytes).ShouldBe(Configured);
 
     [Theory]
-    [InlineData(2_000_000)]
-    [InlineData(10_000_000)]
-    public void A_field_whose_entries_outgrow_the_memory_sorts_in_runs_of_half_of_it(long entries) =>
-        Configured.For(entries).ShouldBe(new IndexBuildSettings(MemoryMb: 64, ParallelWorkers: 0));
+    [InlineData((128L << 20) + 1)]
+    [InlineData(880L << 20)] // 10M float values
+    public void A_table_larger_than_the_memory_sorts_in_runs_of_half_of_it(long tableBytes) =>
+        Configured.For(tableBytes).ShouldBe(new IndexBuildSettings(MemoryMb: 64, ParallelWorkers: 0));
 
     [Fact]
     public void The_servers_own_setting_stays_the_servers() =>
-        new IndexBuildSettings(MemoryMb: 0, ParallelWorkers: -1).For(10_000_000).ShouldBe(new IndexBuildSettings(0, -1));
+        new IndexBuildSettings(MemoryMb: 0, ParallelWorkers: -1).For(880L << 20).ShouldBe(new IndexBuildSettings(0, -1));
 }
