@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -236,7 +237,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             start.ArgumentList.Add(a);
         }
         // runuser passes the environment on to the server user's command (it resets only HOME, SHELL, USER, LOGNAME).
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        foreach (var (name, value) in environment ?? ReadOnlyDictionary<string, string>.Empty)
         {
             start.Environment[name] = value;
         }

@@ -7,7 +7,7 @@ public sealed class IndexBuildSettingsTests
     private static readonly IndexBuildSettings Configured = new(MemoryMb: 128, ParallelWorkers: 0);
 
     [Theory]
-    [InlineData(0)] // not known
+    [InlineData(0)] // an empty table
     [InlineData(88L << 20)] // 1M float values: sorted in memory
     [InlineData(128L << 20)]
     public void A_table_that_fits_keeps_the_whole_memory(long tableBytes) =>
