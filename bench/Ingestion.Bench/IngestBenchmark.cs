@@ -285,8 +285,12 @@ public static class IngestBenchmark
         }
     }
 
-    private const string BaselineTableColumns = """
-        field_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000001',
+    // The baseline table is named as a field's table would be, for a field id no field has, so the service's own
+    // create_field_values_index builds the same indexes on it; its rows default to that field, as a field's rows do.
+    private static readonly Guid BaselineFieldId = new("00000000-0000-4000-8000-000000000001");
+
+    private static readonly string BaselineTableColumns = $"""
+        field_id uuid NOT NULL DEFAULT '{BaselineFieldId}',
         media_id uuid NOT NULL,
         task_id uuid NOT NULL DEFAULT '00000000-0000-4000-8000-000000000004',
         row_index bigint NOT NULL,
@@ -295,10 +299,6 @@ public static class IngestBenchmark
         value_datetime timestamptz,
         value_enums text[]
         """;
-
-    // The baseline table is named as a field's table would be, for a field id no field has, so the service's own
-    // create_field_values_index builds the same indexes on it.
-    private static readonly Guid BaselineFieldId = new("00000000-0000-4000-8000-000000000001");
 
     /// <summary>
     /// psql \copy of the file's valid rows, as CSV, into a plain table of field_values' columns (no key, no index), timed
