@@ -22,6 +22,8 @@ public sealed class IngestionApp(string connectionString, IReadOnlyDictionary<st
         builder.UseSetting("ConnectionStrings:Ingestion", connectionString);
         builder.UseSetting("Ingestion:Auth:BootstrapToken", AdminToken);
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        // The in-memory TestServer has no request body limit to apply; Kestrel, which the service runs on, does.
+        builder.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Routing.EndpointRoutingMiddleware", "Error");
         builder.UseSetting("Ingestion:Jobs:IdleWait", "00:00:01");
         builder.UseSetting("Ingestion:Jobs:CheckinInterval", "00:00:01");
         builder.UseSetting("Ingestion:Jobs:CheckinMisfireThreshold", "00:00:02");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Ingestion.Tests.Harness;
 
@@ -22,11 +21,12 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public static async Task<ServiceProcess> StartAsync(string connectionString, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "Ingestion.Api.dll");
+        // Port 0: the service binds a free port itself and says which. A port picked here and freed for it to bind
+        // could be taken in between, by any of the run's outgoing connections among others.
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { dll, "--urls", $"http://127.0.0.1:{port}" },
+            ArgumentList = { dll, "--urls", "http://127.0.0.1:0" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -38,44 +38,69 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["Ingestion__Jobs__CheckinInterval"] = "00:00:01";
         start.Environment["Ingestion__Jobs__CheckinMisfireThreshold"] = "00:00:02";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (k, v) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[k] = v;
         }
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+            output.Enqueue(line);
+            var at = line.IndexOf(ListeningOn, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                listening.TrySetResult(new Uri(line[(at + ListeningOn.Length)..].Trim()));
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue(line);
+            }
+        };
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException(
+            $"The service exited with {process.ExitCode} while starting. It printed:\n{string.Join('\n', output)}"));
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var service = new ServiceProcess(process, new Uri($"http://127.0.0.1:{port}"));
-        using var http = new HttpClient { BaseAddress = service.BaseAddress };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        ServiceProcess? service = null;
+        try
         {
-            if (process.HasExited)
+            service = new ServiceProcess(process, await listening.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+            using var http = new HttpClient { BaseAddress = service.BaseAddress };
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await http.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK)
             {
-                throw new InvalidOperationException($"The service exited with {process.ExitCode} while starting.");
-            }
-            try
-            {
-                if ((await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                if (DateTime.UtcNow > deadline)
                 {
-                    return service;
+                    throw new TimeoutException("The service did not become ready within 60 s.");
                 }
+                await Task.Delay(200);
             }
-            catch (HttpRequestException)
+            return service;
+        }
+        catch
+        {
+            if (!process.HasExited)
             {
-                // not listening yet
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
             }
-            if (DateTime.UtcNow > deadline)
-            {
-                service.Kill();
-                throw new TimeoutException("The service did not become ready within 60 s.");
-            }
-            await Task.Delay(200);
+            process.Dispose();
+            throw;
         }
     }
+
+    private const string ListeningOn = "Now listening on: ";
 
     public ApiClient Client(string token) => ApiClient.For(new HttpClient { BaseAddress = BaseAddress }, token);
 
@@ -94,12 +119,5 @@ public sealed class ServiceProcess : IAsyncDisposable
         Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
