@@ -32,11 +32,11 @@ public static class IngestBenchmark
                 var value = i + 1 < args.Length ? args[i + 1] : "";
                 o = args[i] switch
                 {
-                    "--rows" => o with { Rows = long.Parse(value, CultureInfo.InvariantCulture) },
-                    "--repeat" => o with { Repeat = int.Parse(value, CultureInfo.InvariantCulture) },
-                    "--types" => o with { Types = value.Split(',').Select(t => Enum.Parse<BenchType>(t, ignoreCase: true)).ToArray() },
+                    "--rows" => o with { Rows = Count(args[i], value) },
+                    "--repeat" => o with { Repeat = (int)Count(args[i], value) },
+                    "--types" => o with { Types = value.Split(',').Select(Type).ToArray() },
                     "--baselines" => o with { Baselines = value != "off" },
-                    "--row-by-row-sample" => o with { RowByRowSample = long.Parse(value, CultureInfo.InvariantCulture) },
+                    "--row-by-row-sample" => o with { RowByRowSample = Count(args[i], value) },
                     "--keep" => o with { Keep = true },
                     _ => throw new ArgumentException($"Unknown option {args[i]}."),
                 };
@@ -47,6 +47,15 @@ public static class IngestBenchmark
             }
             return o;
         }
+
+        private static BenchType Type(string name) => Enum.TryParse<BenchType>(name, ignoreCase: true, out var type) && Enum.IsDefined(type)
+            ? type
+            : throw new ArgumentException($"--types takes {string.Join(" or ", Enum.GetNames<BenchType>()).ToLowerInvariant()}, comma-separated, not '{name}'.");
+
+        private static long Count(string option, string value) =>
+            long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= int.MaxValue
+                ? n
+                : throw new ArgumentException($"{option} takes a whole number above 0, not '{value}'.");
     }
 
     private sealed record IngestRun(BenchType Type, long Rows, double Seconds, double ServerSeconds, double UploadSeconds,
@@ -399,8 +408,8 @@ public static class IngestBenchmark
             var copySeconds = o.Rows / copyRate;
             var floorRate = b.Count > 0 ? Median(b.Select(x => x.CopyRows / (x.CopySeconds + x.IndexSeconds))) : double.NaN;
             var rowRate = b.Count > 0 ? Median(b.Select(x => x.RowByRowRate)) : double.NaN;
-            Console.WriteLine($"| {group.Key} | {seconds:F2} s | {rate:N0} | {copyRate:N0} rows/s | {seconds / copySeconds:F2}x | " +
-                $"{floorRate:N0} rows/s | {seconds / (o.Rows / floorRate):F2}x | {rowRate:N0} | {rate / rowRate:F0}x | " +
+            Console.WriteLine($"| {group.Key} | {seconds:F2} s | {rate:N0} | {Measured(copyRate, "{0:N0} rows/s")} | {Measured(seconds / copySeconds, "{0:F2}x")} | " +
+                $"{Measured(floorRate, "{0:N0} rows/s")} | {Measured(seconds / (o.Rows / floorRate), "{0:F2}x")} | {Measured(rowRate, "{0:N0}")} | {Measured(rate / rowRate, "{0:F0}x")} | " +
                 $"{Median(group.Select(r => r.UploadSeconds)):F2} s | {group.Max(r => r.MaxProgressGap):F2} s | " +
                 $"{Percentiles(group.SelectMany(r => r.StatusMs).ToList())} | {Percentiles(group.SelectMany(r => r.ReadMs).ToList())} | " +
                 $"{Median(group.Select(r => r.ServiceCpuSeconds)):F2} + {Median(group.Select(r => r.DatabaseCpuSeconds)):F2} s |");
@@ -411,6 +420,10 @@ public static class IngestBenchmark
             "\\copy + indexes is psql's \\copy followed by the indexes the service builds for the field, built the service's way; row-by-row is a " +
             $"{Math.Min(o.RowByRowSample, o.Rows):N0}-row sample, extrapolated as a rate)");
     }
+
+    /// <summary>A baseline's figure, or a dash when the run measured no baselines (--baselines off).</summary>
+    private static string Measured(double value, string format) =>
+        double.IsNaN(value) ? "–" : string.Format(CultureInfo.InvariantCulture, format, value);
 
     private static double Median(IEnumerable<double> values)
     {

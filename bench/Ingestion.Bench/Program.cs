@@ -6,13 +6,22 @@ using Ingestion.Bench;
 
 // Subcommands: ingest (end to end through the HTTP API against its own PostgreSQL), query (filters on a million items),
 // micro (BenchmarkDotNet).
-return args.FirstOrDefault() switch
+try
 {
-    "ingest" => await IngestBenchmark.RunAsync(args[1..]),
-    "query" => await QueryBenchmark.RunAsync(args[1..]),
-    "micro" => RunMicro(args[1..]),
-    _ => Usage(),
-};
+    return args.FirstOrDefault() switch
+    {
+        "ingest" => await IngestBenchmark.RunAsync(args[1..]),
+        "query" => await QueryBenchmark.RunAsync(args[1..]),
+        "micro" => RunMicro(args[1..]),
+        _ => Usage(),
+    };
+}
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    // A mistyped option or value: say which, and how the commands are written.
+    Console.Error.WriteLine(e.Message);
+    return Usage();
+}
 
 static int RunMicro(string[] args)
 {
@@ -27,7 +36,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: dotnet run -c Release --project bench/Ingestion.Bench -- <command> [options]
-          ingest [--rows 1000000] [--repeat 3] [--types float,enum] [--baselines on|off] [--keep]
+          ingest [--rows 1000000] [--repeat 3] [--types float,enum] [--baselines on|off] [--row-by-row-sample 100000] [--keep]
           query  [--items 1000000] [--runs N]
           micro  [BenchmarkDotNet options, e.g. --filter *Parser*]
         """);
