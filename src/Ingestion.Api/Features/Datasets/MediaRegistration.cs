@@ -188,7 +188,11 @@ public static class MediaRegistration
                 r.TrySkip();
                 continue;
             }
-            var s = r.GetString();
+            if (!JsonText.TryGetString(ref r, out var s))
+            {
+                item.Problem = $"{(isName ? "file_name" : isPath ? "file_path" : "media_type")} {JsonText.UnpairedSurrogate}";
+                continue;
+            }
             if (isName) item.FileName = s;
             else if (isPath) item.FilePath = s;
             else item.MediaType = s;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ingestion.Api.Infrastructure.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Newtonsoft.Json.Linq;
 using NJsonSchema;
@@ -62,14 +63,36 @@ public static class ValidatedBody
             return Fail<T>(title, BodyKey, $"The request body cannot be read at line {e.LineNumber}, position {e.LinePosition}: " +
                                            $"{e.Message.Split(" Path '", 2)[0]} Fix the value there.");
         }
+        // Newtonsoft holds a whole number beyond 64 bits as a BigInteger, which the schema validator cannot compare.
+        if (Oversized(token) is { } big)
+        {
+            var at = (Newtonsoft.Json.IJsonLineInfo)big;
+            var key = big.Path.Length == 0 ? BodyKey : big.Path;
+            return Fail<T>(title, key, $"{key} is {big.ToString(Newtonsoft.Json.Formatting.None)} (line {at.LineNumber}, position {at.LinePosition}), " +
+                                       "a whole number too large to read: whole numbers in a request body must fit in 64 bits. Fix the value there.");
+        }
         var problems = Describe(schema.Validate(token), token);
         if (problems.Count > 0)
         {
             return new(null, TypedResults.ValidationProblem(problems, title: title,
                 detail: string.Join(" ", problems.SelectMany(p => p.Value))));
         }
-        return new(JsonSerializer.Deserialize<T>(text, Binding)!, null);
+        try
+        {
+            return new(JsonSerializer.Deserialize<T>(text, Binding)!, null);
+        }
+        catch (JsonException e) when (e.InnerException is InvalidOperationException)
+        {
+            // Text that escapes half a surrogate pair alone: Newtonsoft reads it as U+FFFD, so the schema passed it, but
+            // the binder cannot read it as a string.
+            var key = e.Path is null or "$" ? BodyKey : e.Path.TrimStart('$', '.');
+            return Fail<T>(title, key, $"{key} (line {(e.LineNumber ?? 0) + 1}, position {(e.BytePositionInLine ?? 0) + 1}) {JsonText.UnpairedSurrogate}");
+        }
     }
+
+    private static JValue? Oversized(JToken token) =>
+        (token is JContainer container ? container.DescendantsAndSelf() : [token])
+        .OfType<JValue>().FirstOrDefault(v => v.Value is System.Numerics.BigInteger);
 
     private static ValidatedBody<T> Fail<T>(string title, string key, string message) where T : class =>
         new(null, TypedResults.ValidationProblem(new Dictionary<string, string[]> { [key] = [message] }, title: title, detail: message));

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
+using Ingestion.Api.Infrastructure.Streaming;
 
 namespace Ingestion.Api.Features.Validation;
 
@@ -33,7 +34,7 @@ public static class JsonRowParser
             else if (reader.ValueTextEquals("file_name"u8))
             {
                 reader.Read();
-                row.FileName = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                row.FileName = reader.TokenType == JsonTokenType.String ? Text(ref reader, row, "file_name") : null;
                 reader.TrySkip();
             }
             else
@@ -53,7 +54,8 @@ public static class JsonRowParser
             row.MediaId = id;
             return;
         }
-        if (reader.TokenType == JsonTokenType.String && Guid.TryParse(reader.GetString(), out id))
+        var text = reader.TokenType == JsonTokenType.String ? Text(ref reader, row, "media_id") : null;
+        if (row.UnpairedSurrogateIn is null && Guid.TryParse(text, out id))
         {
             row.MediaIdState = MediaIdState.Valid;
             row.MediaId = id;
@@ -65,7 +67,7 @@ public static class JsonRowParser
             return;
         }
         row.MediaIdState = MediaIdState.Invalid;
-        row.MediaIdText = reader.TokenType == JsonTokenType.String ? reader.GetString() : RawText(ref reader, data);
+        row.MediaIdText = text ?? RawText(ref reader, data);
     }
 
     internal static void ReadValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, UploadRow row)
@@ -74,7 +76,7 @@ public static class JsonRowParser
         {
             case JsonTokenType.String:
                 row.Kind = RowValueKind.String;
-                row.Text = reader.GetString();
+                row.Text = Text(ref reader, row, "value");
                 break;
             case JsonTokenType.Number:
                 row.Kind = RowValueKind.Number;
@@ -102,7 +104,7 @@ public static class JsonRowParser
                 {
                     if (reader.TokenType == JsonTokenType.String)
                     {
-                        row.Items.Add(reader.GetString());
+                        row.Items.Add(Text(ref reader, row, "value"));
                     }
                     else
                     {
@@ -121,6 +123,16 @@ public static class JsonRowParser
                 row.Text = RawText(ref reader, data);
                 break;
         }
+    }
+
+    /// <summary>The string token's text; text that escapes half a surrogate pair alone marks the row to be refused.</summary>
+    private static string Text(ref Utf8JsonReader reader, UploadRow row, string property)
+    {
+        if (!JsonText.TryGetString(ref reader, out var text))
+        {
+            row.UnpairedSurrogateIn ??= property;
+        }
+        return text;
     }
 
     private static string RawText(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)

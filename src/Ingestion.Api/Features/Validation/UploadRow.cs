@@ -16,6 +16,12 @@ public sealed class UploadRow
     /// <summary>Set when the row is not an object at all (a bare number in the array, say).</summary>
     public string? ShapeError { get; set; }
 
+    /// <summary>
+    /// The property (media_id, file_name, value) whose text escapes half of a UTF-16 surrogate pair without the other
+    /// half: valid JSON, but no character, so the row is refused; that text is kept as written, escapes included.
+    /// </summary>
+    public string? UnpairedSurrogateIn { get; set; }
+
     public MediaIdState MediaIdState { get; set; }
     public Guid MediaId { get; set; }
 
@@ -44,6 +50,7 @@ public sealed class UploadRow
         RowIndex = rowIndex;
         Line = 0;
         ShapeError = null;
+        UnpairedSurrogateIn = null;
         MediaIdState = MediaIdState.Missing;
         MediaId = Guid.Empty;
         MediaIdText = null;

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Infrastructure.Database;
+using Ingestion.Api.Infrastructure.Streaming;
 
 namespace Ingestion.Api.Features.Validation;
 
@@ -49,6 +50,10 @@ public static class ValueValidator
         if (row.ShapeError is not null)
         {
             return new RowError(RowErrorCodes.RowNotObject, row.ShapeError);
+        }
+        if (row.UnpairedSurrogateIn is { } property)
+        {
+            return new RowError(RowErrorCodes.UnpairedSurrogate, $"The row's {property} {JsonText.UnpairedSurrogate}");
         }
         return row.MediaIdState switch
         {

@@ -114,6 +114,25 @@ public sealed class DeclarationSchemaTests(SharedApp shared)
         problem["errors"]!.AsObject().ContainsKey("$").ShouldBeTrue();
     }
 
+    [Theory]
+    // Past 64 bits and short of the hundreds of digits Newtonsoft refuses to read, a whole number was read as a
+    // BigInteger, which the schema validator cannot compare: a 500, found by sending random bodies.
+    [InlineData("{\"field_name\": 18446744073709551616, \"field_type\": \"string\"}", "field_name")]
+    [InlineData("{\"field_name\": \"f\", \"field_type\": \"enum\", \"enum_options\": [\"a\", -9223372036854775809]}", "enum_options[1]")]
+    [InlineData("9223372036854775808", "$")]
+    public async Task A_whole_number_beyond_64_bits_answers_400_keyed_by_its_path_never_500(string body, string key)
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+
+        var response = await PostAsync(api, dataset, body);
+
+        var problem = await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.BadRequest);
+        problem["errors"]![key]![0]!.GetValue<string>().ShouldContain("too large");
+        (await api.Http.PostAsync("/api/v1/datasets", new StringContent(body, Encoding.UTF8, "application/json"))).StatusCode
+            .ShouldBe(HttpStatusCode.BadRequest);
+    }
+
     [Fact]
     public async Task Only_the_snake_case_properties_the_schema_checked_are_bound()
     {
