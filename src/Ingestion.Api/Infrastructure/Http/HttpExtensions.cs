@@ -16,7 +16,21 @@ public static class HttpExtensions
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         });
-        builder.Services.AddProblemDetails();
+        // A body or parameter that cannot be bound throws, so the problem details can say what was wrong and where,
+        // instead of a bare 400.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            if (context.Exception is BadHttpRequestException bad)
+            {
+                context.ProblemDetails.Detail = BindingProblem.Describe(bad);
+            }
+            else if (context.ProblemDetails is { Status: StatusCodes.Status415UnsupportedMediaType, Detail: null })
+            {
+                context.ProblemDetails.Detail = $"The body's Content-Type is {context.HttpContext.Request.ContentType ?? "missing"}. " +
+                                                "Send the body as JSON, with Content-Type: application/json.";
+            }
+        });
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Ingestion";
@@ -61,6 +75,9 @@ public static class HttpExtensions
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
+            // A request the service could not bind is the client's mistake, answered with a 4xx that says which; not
+            // an error of the service's to log.
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
             StatusCodeSelector = e => e switch
             {
                 BadHttpRequestException b => b.StatusCode,
