@@ -45,7 +45,8 @@ public static class UploadFormatDetection
     /// <summary>A JSON array opens with '[', NDJSON with '{'; anything else is taken for a CSV header.</summary>
     private static string Sniff(ReadOnlySpan<byte> head)
     {
-        var text = head.TrimStart("\xEF\xBB\xBF"u8).TrimStart(" \t\r\n"u8);
+        // The byte-order mark as bytes: "\xEF\xBB\xBF"u8 would be the UTF-8 of three Latin-1 characters instead.
+        var text = (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? head[3..] : head).TrimStart(" \t\r\n"u8);
         return text.IsEmpty ? UploadFormats.Json : text[0] switch
         {
             (byte)'[' => UploadFormats.Json,

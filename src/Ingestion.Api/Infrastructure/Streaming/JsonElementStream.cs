@@ -261,7 +261,14 @@ public sealed class JsonElementStream
             _eof = true;
         }
         _end += read;
+        // A UTF-8 byte-order mark, which Windows tools write, opens the text rather than belonging to it.
+        if (_bufferOffset == 0 && _start == 0 && _end >= 3 && _buffer.AsSpan(0, 3).SequenceEqual(ByteOrderMark))
+        {
+            _start = 3;
+        }
     }
+
+    private static ReadOnlySpan<byte> ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private MalformedFileException Translate(JsonException e, ReadOnlySpan<byte> data)
     {

@@ -174,6 +174,34 @@ public sealed class UploadFormatTests(SharedApp shared)
         (await s.ValueOfAsync(1)).ShouldBe("\"b\"");
     }
 
+    [Theory]
+    // Windows tools (Notepad, PowerShell, Excel's "CSV UTF-8") open UTF-8 files with a byte-order mark. A JSON or NDJSON
+    // file with one failed whole ("'0xEF' is an invalid start of a value"), and a raw body with one was taken for CSV.
+    [InlineData("values.json")]
+    [InlineData("values.ndjson")]
+    [InlineData(null)]
+    public async Task A_JSON_or_NDJSON_file_opening_with_a_byte_order_mark_is_read_as_without_it(string? fileName)
+    {
+        var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 2);
+        var rows = new object[] { new { media_id = s.MediaIds[0], value = "a" }, new { media_id = s.MediaIds[1], value = 5 } };
+        var text = fileName == "values.ndjson" ? Ndjson(rows) : System.Text.Json.JsonSerializer.Serialize(rows);
+        var file = Utf8("\uFEFF" + text);
+        var body = new ByteArrayContent(file);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+
+        var status = fileName is null
+            ? await s.Api.UploadAndWaitAsync(s.Dataset, s.Api.UploadBodyAsync(s.Dataset, s.Task, body))
+            : await s.UploadAndWaitAsync(file, fileName);
+
+        status["upload_format"]!.GetValue<string>().ShouldBe(fileName == "values.ndjson" ? "ndjson" : "json");
+        status.Status().ShouldBe("COMPLETED_WITH_ERRORS", status.ToJsonString());
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(1);
+        (await s.ValueOfAsync(0)).ShouldBe("\"a\"");
+        var error = SampleErrors(status).Single();
+        (error["row_index"]!.GetValue<long>(), error["error_code"]!.GetValue<string>(), error["line"]!.GetValue<long>())
+            .ShouldBe((1L, "wrong_type", fileName == "values.ndjson" ? 2L : 1L));
+    }
+
     [Fact]
     public async Task Gzip_and_format_are_recognised_from_the_bytes_when_nothing_names_them()
     {
