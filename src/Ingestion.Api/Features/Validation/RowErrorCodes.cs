@@ -7,6 +7,7 @@ namespace Ingestion.Api.Features.Validation;
 public static class RowErrorCodes
 {
     public const string RowNotObject = "row_not_object";
+    public const string MalformedLine = "malformed_line";
     public const string MissingMediaId = "missing_media_id";
     public const string InvalidMediaId = "invalid_media_id";
     public const string MediaNotFound = "media_not_found";
@@ -44,6 +45,7 @@ public static class RowErrorCodes
     public static readonly IReadOnlyDictionary<string, string> Catalogue = new Dictionary<string, string>
     {
         [RowNotObject] = "The row is not a JSON object. Each row must look like {\"media_id\": \"...\", \"value\": ...}.",
+        [MalformedLine] = "A line of an NDJSON file is not valid JSON (or nests too deep) at the given column. The other lines were read; fix this one and send it in a follow-up task.",
         [MissingMediaId] = "The row has no media_id. Add the id of the media item the value belongs to.",
         [InvalidMediaId] = "The media_id is not a UUID string. Use the media_id from the dataset export.",
         [MediaNotFound] = "No media item with this media_id is registered in the dataset. Register the item first, or fix the id.",

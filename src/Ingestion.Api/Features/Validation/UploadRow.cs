@@ -13,8 +13,11 @@ public sealed class UploadRow
     public long RowIndex { get; set; }
     public long Line { get; set; }
 
-    /// <summary>Set when the row is not an object at all (a bare number in the array, say).</summary>
+    /// <summary>Set when the row is not an object at all (a bare number in the array, say, or an NDJSON line that is not JSON).</summary>
     public string? ShapeError { get; set; }
+
+    /// <summary>The code of <see cref="ShapeError"/>.</summary>
+    public string ShapeErrorCode { get; set; } = RowErrorCodes.RowNotObject;
 
     /// <summary>
     /// The property (media_id, file_name, value) whose text escapes half of a UTF-16 surrogate pair without the other
@@ -50,6 +53,7 @@ public sealed class UploadRow
         RowIndex = rowIndex;
         Line = 0;
         ShapeError = null;
+        ShapeErrorCode = RowErrorCodes.RowNotObject;
         UnpairedSurrogateIn = null;
         MediaIdState = MediaIdState.Missing;
         MediaId = Guid.Empty;

@@ -86,7 +86,8 @@ public sealed class JsonUploadRowReader : IUploadRowReader
 
     public JsonUploadRowReader(Stream stream, JsonStreamShape shape, UploadLimits limits)
     {
-        _elements = new JsonElementStream(stream, shape, limits.MaxJsonDepth, maxElementBytes: limits.MaxLineBytes);
+        _elements = new JsonElementStream(stream, shape, limits.MaxJsonDepth, maxElementBytes: limits.MaxLineBytes,
+            skipsBrokenLines: shape == JsonStreamShape.Sequence);
         _handler = (ref Utf8JsonReader reader, ReadOnlySpan<byte> data) =>
         {
             _row!.Reset(_elements.ElementIndex);
@@ -102,6 +103,16 @@ public sealed class JsonUploadRowReader : IUploadRowReader
         if (!await _elements.ReadNextAsync(_handler, ct))
         {
             return false;
+        }
+        if (_elements.BrokenLine is { } broken)
+        {
+            // An NDJSON line that is not JSON fails alone; the lines after it are read.
+            row.Reset(_elements.ElementIndex - 1);
+            row.ShapeErrorCode = RowErrorCodes.MalformedLine;
+            row.ShapeError = $"Line {broken.Line} is not valid JSON at column {broken.Column}: {broken.Cause} " +
+                             "The other lines were read; fix this one and send it in a follow-up task.";
+            row.Kind = RowValueKind.Object;
+            row.Text = ValueValidator.Truncate(broken.Text, 200);
         }
         row.Line = _elements.ElementLine;
         return true;

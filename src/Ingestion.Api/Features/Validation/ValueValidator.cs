@@ -49,7 +49,7 @@ public static class ValueValidator
     {
         if (row.ShapeError is not null)
         {
-            return new RowError(RowErrorCodes.RowNotObject, row.ShapeError);
+            return new RowError(row.ShapeErrorCode, row.ShapeError);
         }
         if (row.UnpairedSurrogateIn is { } property)
         {

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Ingestion.Api.Infrastructure.Streaming;
@@ -18,6 +19,9 @@ public enum JsonStreamShape
 /// again, complete. So a handler starts its element's result afresh each time, and reads an object to its closing brace.
 /// </summary>
 public delegate void JsonElementHandler(ref Utf8JsonReader reader, ReadOnlySpan<byte> data);
+
+/// <summary>An NDJSON line that is not valid JSON: where its element starts, where it broke and why, and its text.</summary>
+public sealed record BrokenLine(long ElementLine, long Line, long Column, string Cause, string Text);
 
 /// <summary>A file that is not valid JSON (or NDJSON): where it broke and why, for a person to act on.</summary>
 public sealed class MalformedFileException(string code, string message, long line, long column, long byteOffset)
@@ -50,12 +54,18 @@ public sealed class JsonElementStream
     private bool _done;
     private long _bufferOffset; // absolute file offset of _buffer[0]
     private long _line = 1;     // line of _buffer[_start]
+    private readonly bool _skipsBrokenLines;
+    private long _stateLines;   // lines before the reader state's line 0: the state starts afresh after a broken line
 
+    // skipsBrokenLines, NDJSON only: a line that is not valid JSON is handed over as a BrokenLine and reading goes on at
+    // the next line, instead of ending the file there. Lines are independent in NDJSON, so the rows after a broken one
+    // can still be read; a JSON array broken in the middle cannot be resumed.
     public JsonElementStream(Stream stream, JsonStreamShape shape, int maxDepth = 64, int bufferSize = 64 * 1024,
-        int maxElementBytes = 16 * 1024 * 1024)
+        int maxElementBytes = 16 * 1024 * 1024, bool skipsBrokenLines = false)
     {
         _stream = stream;
         _shape = shape;
+        _skipsBrokenLines = skipsBrokenLines && shape == JsonStreamShape.Sequence;
         _maxElementBytes = maxElementBytes;
         _buffer = new byte[bufferSize];
         _readerOptions = new JsonReaderOptions
@@ -76,9 +86,16 @@ public sealed class JsonElementStream
     /// <summary>1-based line on which the record last handed over starts.</summary>
     public long ElementLine { get; private set; }
 
+    /// <summary>
+    /// Set when the record last handed over is a line that is not valid JSON (with <c>skipsBrokenLines</c>): the handler
+    /// was not called for it; this says where it broke and why, and holds the line's text.
+    /// </summary>
+    public BrokenLine? BrokenLine { get; private set; }
+
     /// <summary>Hands the next record to <paramref name="handler"/>; false at the end of the file.</summary>
     public async ValueTask<bool> ReadNextAsync(JsonElementHandler handler, CancellationToken ct)
     {
+        BrokenLine = null;
         while (true)
         {
             switch (TryReadElement(handler))
@@ -182,10 +199,54 @@ public sealed class JsonElementStream
         {
             throw Malformed("truncated_file", TruncatedMessage);
         }
+        catch (JsonException e) when (_skipsBrokenLines)
+        {
+            return SkipBrokenLine(e, data);
+        }
         catch (JsonException e)
         {
             throw Translate(e, data);
         }
+    }
+
+    /// <summary>Hands over the element that broke, through the end of the line it broke on, as a <see cref="BrokenLine"/>.</summary>
+    private Step SkipBrokenLine(JsonException e, ReadOnlySpan<byte> data)
+    {
+        var (line, column, cause) = Where(e);
+        var end = 0;
+        for (var l = _line; l <= line; l++)
+        {
+            var newline = data[end..].IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                if (!_eof)
+                {
+                    return Step.NeedMore; // the rest of the line is not in the buffer yet
+                }
+                end = data.Length;
+                break;
+            }
+            end += newline + 1;
+        }
+        // The element may have begun lines before the one it broke on (an object spread over lines): all of it goes.
+        var first = Math.Max(0, data[..end].IndexOfAnyExcept(" \t\r\n"u8));
+        ElementLine = _line + data[..first].Count((byte)'\n');
+        BrokenLine = new BrokenLine(ElementLine, line, column, cause, Encoding.UTF8.GetString(data[first..end]).TrimEnd('\r', '\n'));
+        _line += data[..end].Count((byte)'\n');
+        _start += end;
+        _state = new JsonReaderState(_readerOptions);
+        _stateLines = _line - 1;
+        ElementIndex++;
+        return Step.Element;
+    }
+
+    /// <summary>The 1-based line and column a reader error names, counted from the file's start, and its cause.</summary>
+    private (long Line, long Column, string Cause) Where(JsonException e)
+    {
+        // The reader's own message ends with "LineNumber: n | BytePositionInLine: m." which we report as fields instead.
+        var message = e.Message;
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return ((e.LineNumber ?? 0) + _stateLines + 1, (e.BytePositionInLine ?? 0) + 1, cut > 0 ? message[..cut] : message);
     }
 
     /// <summary>Whether the bytes at the end of the file are fine as far as they go, so the file was cut off rather than wrong.</summary>
@@ -272,15 +333,7 @@ public sealed class JsonElementStream
 
     private MalformedFileException Translate(JsonException e, ReadOnlySpan<byte> data)
     {
-        // The reader's own message ends with "LineNumber: n | BytePositionInLine: m." which we report as fields instead.
-        var message = e.Message;
-        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        if (cut > 0)
-        {
-            message = message[..cut];
-        }
-        var line = (e.LineNumber ?? 0) + 1;
-        var column = (e.BytePositionInLine ?? 0) + 1;
+        var (line, column, message) = Where(e);
         var code = message.Contains("depth", StringComparison.OrdinalIgnoreCase) ? "too_deep" : "malformed_json";
         return new MalformedFileException(code,
             $"The file is not valid JSON at line {line}, column {column}: {message} Fix the file there and upload it again.",

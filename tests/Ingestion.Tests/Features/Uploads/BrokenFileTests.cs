@@ -89,13 +89,13 @@ public sealed class BrokenFileTests(SharedApp shared)
     }
 
     [Fact]
-    public async Task Nesting_deeper_than_the_limit_is_reported_on_its_line()
+    public async Task Nesting_deeper_than_the_limit_in_a_JSON_array_is_reported_on_its_line()
     {
         var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 2);
         var prefix = $"{{\"media_id\":\"{s.MediaIds[1]}\",\"value\":";
-        var ndjson = $"{JsonRow(s.MediaIds[0], "a")}\n{prefix}{new string('[', 20)}{new string(']', 20)}}}\n";
+        var json = $"[{JsonRow(s.MediaIds[0], "a")},\n{prefix}{new string('[', 20)}{new string(']', 20)}}}]\n";
 
-        var status = await s.UploadAndWaitAsync(Utf8(ndjson), "values.ndjson");
+        var status = await s.UploadAndWaitAsync(Utf8(json), "values.json");
 
         status.Status().ShouldBe("COMPLETED_WITH_ERRORS");
         status["inserted_rows"]!.GetValue<long>().ShouldBe(1);
@@ -103,7 +103,39 @@ public sealed class BrokenFileTests(SharedApp shared)
         var error = FileError(status);
         error["error_code"]!.GetValue<string>().ShouldBe("too_deep");
         error["line"]!.GetValue<long>().ShouldBe(2);
-        error["column"]!.GetValue<long>().ShouldBe(prefix.Length + 16); // the row object and 15 arrays make the limit of 16
+        error["column"]!.GetValue<long>().ShouldBe(prefix.Length + 15); // the array, the row object and 14 arrays make the limit of 16
+    }
+
+    [Fact]
+    public async Task A_broken_NDJSON_line_fails_alone_and_the_lines_after_it_are_stored()
+    {
+        // NDJSON lines are independent: a line that is not JSON is one row error, as a bad value is, and the file goes on.
+        var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 6);
+        var id = s.MediaIds;
+        string[] lines =
+        [
+            JsonRow(id[0], "a"),
+            $"{{\"media_id\":\"{id[1]}\",\"value\":tru}}",
+            JsonRow(id[2], "c"),
+            $"{{\"media_id\":\"{id[3]}\",\"value\":{new string('[', 20)}{new string(']', 20)}}}",
+            "this is not json",
+            JsonRow(id[4], "e"),
+            "",
+            JsonRow(id[5], "f"),
+        ];
+
+        var status = await s.UploadAndWaitAsync(Utf8(string.Join("\r\n", lines) + "\r\n"), "values.ndjson");
+
+        status.Status().ShouldBe("COMPLETED_WITH_ERRORS", status.ToJsonString());
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(4);
+        status.ShouldAccountFor(7);
+        var errors = (await s.Api.ErrorsAsync(s.Dataset, s.Task))["errors"]!.AsArray();
+        errors.Select(e => (e!["row_index"]!.GetValue<long>(), e["error_code"]!.GetValue<string>(), e["line"]!.GetValue<long>(), e["is_file_error"]!.GetValue<bool>()))
+            .ShouldBe([(1L, "malformed_line", 2L, false), (3L, "malformed_line", 4L, false), (4L, "malformed_line", 5L, false)]);
+        errors[0]!["reason"]!.GetValue<string>().ShouldStartWith("Line 2 is not valid JSON at column ");
+        errors[0]!["value"]!.GetValue<string>().ShouldBe(lines[1]);
+        errors[2]!["value"]!.GetValue<string>().ShouldBe("this is not json");
+        (await s.ValueOfAsync(5)).ShouldBe("\"f\"");
     }
 
     [Fact]
