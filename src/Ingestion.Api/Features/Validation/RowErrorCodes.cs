@@ -71,7 +71,7 @@ public static class RowErrorCodes
         [TrailingContent] = "There is content after the closing ']'. Remove it.",
         [TooDeep] = "A row nests objects or arrays deeper than the limit. Values are flat: a string, number or array of strings.",
         [RowTooLarge] = "A single row is larger than the per-row limit. Shorten it.",
-        [MissingCsvColumn] = "The CSV header does not name the columns a row needs: media_id (or file_name) and value. Fix the first line of the file.",
+        [MissingCsvColumn] = "The CSV header does not name the columns a row needs, media_id (or file_name) and value, or names one of them twice. Fix the first line of the file.",
         [UnbalancedQuote] = "A quote in the CSV file opens a value that is never closed. Close it, and write a quote inside a quoted value twice (\"\").",
         [InvalidUtf8] = "The file is not valid UTF-8 at the given line and column. Rows before that point were processed; save the file as UTF-8.",
         [LineTooLong] = "A line of a CSV or NDJSON file is longer than the line limit. Rows before it were processed; split or shorten it.",

@@ -260,9 +260,25 @@ public sealed class CsvUploadRowReader : IUploadRowReader, IDisposable
         if (missing is not null)
         {
             var columns = string.Join(", ", found.Select(h => $"'{ValueValidator.Truncate(h, 40)}'"));
+            // Spreadsheets in many locales save "CSV" separated by semicolons; tab-separated files are common too.
+            var separator = found.Count == 1 ? found[0].FirstOrDefault(c => c is ';' or '\t' or '|') : default;
             throw new MalformedFileException(RowErrorCodes.MissingCsvColumn,
                 $"The CSV header has no {missing} column; the columns found are {columns}. " +
-                "The first line must name the columns, like media_id,value (or file_name,value).", 1, 1, 0);
+                "The first line must name the columns, like media_id,value (or file_name,value)." +
+                (separator == default ? "" : $" The header looks separated by {(separator == '\t' ? "tabs" : $"'{separator}'")}: separate the columns with commas."),
+                1, 1, 0);
+        }
+        // A column named twice would leave which one holds the values to chance.
+        foreach (var name in new[] { "media_id", "file_name", "value" })
+        {
+            var at = found.Select((h, column) => (h, column)).Where(c => string.Equals(c.h.Trim(), name, StringComparison.OrdinalIgnoreCase))
+                .Select(c => c.column + 1).ToList();
+            if (at.Count > 1)
+            {
+                throw new MalformedFileException(RowErrorCodes.MissingCsvColumn,
+                    $"The CSV header names {name} {at.Count} times (columns {string.Join(", ", at)}); name each column once, so that it is " +
+                    "clear which one to read.", 1, at[1], 0);
+            }
         }
     }
 

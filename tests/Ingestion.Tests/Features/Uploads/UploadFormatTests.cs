@@ -96,6 +96,24 @@ public sealed class UploadFormatTests(SharedApp shared)
         status.ShouldAccountFor(0, fileError: true);
     }
 
+    [Theory]
+    // Spreadsheets in many locales save "CSV" with semicolons; a column named twice leaves which one to read to chance.
+    [InlineData("media_id;value\n{0};1\n", "The header looks separated by ';': separate the columns with commas.")]
+    [InlineData("media_id\tvalue\n{0}\t1\n", "The header looks separated by tabs: separate the columns with commas.")]
+    [InlineData("media_id,value,Value\n{0},1,2\n", "The CSV header names value 2 times (columns 2, 3)")]
+    public async Task A_CSV_header_with_another_separator_or_a_column_named_twice_fails_saying_so(string csv, string reason)
+    {
+        var s = await UploadScenario.CreateAsync(await shared.App.NewWorkspaceClientAsync(), 1);
+
+        var status = await s.UploadAndWaitAsync(Utf8(string.Format(System.Globalization.CultureInfo.InvariantCulture, csv, s.MediaIds[0])), "values.csv");
+
+        status.Status().ShouldBe("FAILED");
+        var error = FileError(status);
+        error["error_code"]!.GetValue<string>().ShouldBe("missing_csv_column");
+        error["reason"]!.GetValue<string>().ShouldContain(reason);
+        status.ShouldAccountFor(0, fileError: true);
+    }
+
     [Fact]
     public async Task NDJSON_rows_are_stored_and_row_errors_carry_their_line()
     {
