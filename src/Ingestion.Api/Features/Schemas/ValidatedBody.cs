@@ -81,7 +81,7 @@ public static class ValidatedBody
         {
             return new(JsonSerializer.Deserialize<T>(text, Binding)!, null);
         }
-        catch (JsonException e) when (e.InnerException is InvalidOperationException)
+        catch (JsonException e) when (JsonText.IsUnpairedSurrogate(e.InnerException))
         {
             // Text that escapes half a surrogate pair alone: Newtonsoft reads it as U+FFFD, so the schema passed it, but
             // the binder cannot read it as a string.

@@ -12,7 +12,7 @@ public static partial class BindingProblem
 {
     public static string Describe(BadHttpRequestException bad) => bad.InnerException switch
     {
-        JsonException { InnerException: InvalidOperationException inner } json when inner.Message.Contains("UTF-16", StringComparison.Ordinal) =>
+        JsonException json when JsonText.IsUnpairedSurrogate(json.InnerException) =>
             $"{Key(json)} (line {Line(json)}, position {Position(json)}) {JsonText.UnpairedSurrogate}",
         // "Cannot get the value of a token type 'Number' as a string.": what was sent, then what the property takes.
         JsonException { InnerException: InvalidOperationException inner } json when TokenAs().Match(inner.Message) is { Success: true } m =>

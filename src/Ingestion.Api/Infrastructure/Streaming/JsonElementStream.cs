@@ -20,8 +20,8 @@ public enum JsonStreamShape
 /// </summary>
 public delegate void JsonElementHandler(ref Utf8JsonReader reader, ReadOnlySpan<byte> data);
 
-/// <summary>An NDJSON line that is not valid JSON: where its element starts, where it broke and why, and its text.</summary>
-public sealed record BrokenLine(long ElementLine, long Line, long Column, string Cause, string Text);
+/// <summary>An NDJSON line that is not valid JSON: where it broke and why, and its text.</summary>
+public sealed record BrokenLine(long Line, long Column, string Cause, string Text);
 
 /// <summary>A file that is not valid JSON (or NDJSON): where it broke and why, for a person to act on.</summary>
 public sealed class MalformedFileException(string code, string message, long line, long column, long byteOffset)
@@ -231,7 +231,7 @@ public sealed class JsonElementStream
         // The element may have begun lines before the one it broke on (an object spread over lines): all of it goes.
         var first = Math.Max(0, data[..end].IndexOfAnyExcept(" \t\r\n"u8));
         ElementLine = _line + data[..first].Count((byte)'\n');
-        BrokenLine = new BrokenLine(ElementLine, line, column, cause, Encoding.UTF8.GetString(data[first..end]).TrimEnd('\r', '\n'));
+        BrokenLine = new BrokenLine(line, column, cause, Encoding.UTF8.GetString(data[first..end]).TrimEnd('\r', '\n'));
         _line += data[..end].Count((byte)'\n');
         _start += end;
         _state = new JsonReaderState(_readerOptions);

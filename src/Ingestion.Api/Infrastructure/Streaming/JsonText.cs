@@ -33,20 +33,9 @@ public static class JsonText
         }
     }
 
-    /// <summary>Whether a string read by a lenient reader (Newtonsoft) holds half a surrogate pair alone.</summary>
-    public static bool HasUnpairedSurrogate(string s)
-    {
-        for (var i = 0; i < s.Length; i++)
-        {
-            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(s[i]))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    /// <summary>
+    /// Whether System.Text.Json failed to read a string for this reason; its deserializer reports it as the inner
+    /// exception of a <see cref="JsonException"/>.
+    /// </summary>
+    public static bool IsUnpairedSurrogate(Exception? e) => e is InvalidOperationException && e.Message.Contains("UTF-16", StringComparison.Ordinal);
 }

@@ -134,6 +134,18 @@ public sealed class DeclarationSchemaTests(SharedApp shared)
     }
 
     [Fact]
+    public async Task Text_escaping_half_a_surrogate_pair_answers_400_keyed_by_its_path_never_500()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+
+        var response = await PostAsync(api, dataset, """{"field_name": "f", "field_type": "enum", "enum_options": ["a", "b\ud800"]}""");
+
+        var problem = await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.BadRequest);
+        problem["errors"]!["enum_options[1]"]![0]!.GetValue<string>().ShouldContain("surrogate pair");
+    }
+
+    [Fact]
     public async Task Only_the_snake_case_properties_the_schema_checked_are_bound()
     {
         var api = await shared.App.NewWorkspaceClientAsync();
