@@ -127,6 +127,25 @@ public sealed class DatasetsTests(SharedApp shared)
         (await api.MediaIdsAsync(dataset)).ShouldBeEmpty();
     }
 
+    [Theory]
+    [InlineData("application/json", "[{\"file_name\": \"a\\ud800.jpg\"}, {\"file_name\": \"b.jpg\"}]")]
+    [InlineData("application/x-ndjson", "{\"file_name\": \"a\\udc00.jpg\"}\n{\"file_name\": \"b.jpg\"}\n")]
+    public async Task An_item_whose_name_escapes_half_a_surrogate_pair_fails_alone_and_the_others_register(string contentType, string body)
+    {
+        // Valid JSON, but no character: it once answered 500 and registered nothing.
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+
+        var response = await api.Http.PostAsync($"/api/v1/datasets/{dataset}/media", new StringContent(body, Encoding.UTF8, contentType));
+
+        var answer = await ApiClient.ReadAsync<JsonObject>(response, HttpStatusCode.OK);
+        answer["registered"]!.GetValue<long>().ShouldBe(1);
+        var error = answer["errors"]!.AsArray().Single()!;
+        error["index"]!.GetValue<long>().ShouldBe(0);
+        error["reason"]!.GetValue<string>().ShouldStartWith("file_name escapes half of a UTF-16 surrogate pair");
+        (await api.MediaIdsAsync(dataset)).Keys.ShouldBe(["b.jpg"]);
+    }
+
     [Fact]
     public async Task The_export_has_visual_layer_shape_with_each_items_metadata()
     {
