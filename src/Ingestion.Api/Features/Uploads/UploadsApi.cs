@@ -62,7 +62,9 @@ public static class UploadsApi
                 Content-Encoding: gzip, or recognised by its first bytes, and is decompressed as it is processed.
                 An upload over the size limit answers 413 with the limit, before anything is kept. A file that breaks part-way
                 (invalid JSON, a quote never closed, invalid UTF-8, a line over the limit, a truncated file) keeps the rows
-                before the break and reports the break as one file-level row error with its line and column.
+                before the break and reports the break as one file-level row error with its line and column. In NDJSON, a line
+                that is not valid JSON fails alone (malformed_line) and the lines after it are read. A UTF-8 byte-order mark is
+                skipped in every format.
 
                 dry_run=true validates the whole file exactly as a real upload would (types, unknown media, repeats in the
                 file, values already set) without storing any value. It answers a new dry-run task (dry_run_of names this
