@@ -65,7 +65,7 @@ public static class RowErrorCodes
         [EnumRepeatedOption] = "A multi-select value names the same option twice. List each option once.",
         [LinkInvalid] = "The value is not an absolute http or https URL. Send a URL like \"https://example.com/a.jpg\".",
         [LinkTooLong] = "The URL is longer than 2,048 characters. Shorten it.",
-        [MalformedJson] = "The JSON array file is not valid JSON at the given line and column. Rows before that point were processed; fix the file there. (In NDJSON, a broken line fails alone: malformed_line.)",
+        [MalformedJson] = "The JSON array file is not valid JSON at the given line and column. Rows before that point were processed; fix the file there. In NDJSON a broken line fails alone instead (malformed_line).",
         [TruncatedFile] = "The file ends in the middle of a row or before the closing ']'. Upload the complete file.",
         [NotAnArray] = "The file is not a JSON array of rows. Wrap the rows in [ ... ].",
         [TrailingContent] = "There is content after the closing ']'. Remove it.",
