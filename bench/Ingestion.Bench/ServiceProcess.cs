@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Ingestion.Bench;
 
@@ -26,7 +25,6 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static async Task<ServiceProcess> StartAsync(string connectionString, string token, string logPath)
     {
         var dll = FindServiceDll();
-        var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -34,7 +32,9 @@ public sealed class ServiceProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
-        foreach (var a in (string[])[dll, "--urls", $"http://127.0.0.1:{port}"])
+        // Port 0: the service binds a free port itself and says which. A port picked here and freed for it to bind could
+        // be taken in between.
+        foreach (var a in (string[])[dll, "--urls", "http://127.0.0.1:0"])
         {
             start.ArgumentList.Add(a);
         }
@@ -46,14 +46,33 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         // The runner's per-phase timings are logged at Debug: they are the benchmark's profile.
         start.Environment["Logging__LogLevel__Ingestion.Api.Features.Validation"] = "Debug";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the service.");
         var log = new StreamWriter(logPath) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+            lock (log)
+            {
+                log.WriteLine(e.Data);
+            }
+            if (e.Data.IndexOf(ListeningOn, StringComparison.Ordinal) is var at and >= 0)
+            {
+                listening.TrySetResult(new Uri(e.Data[(at + ListeningOn.Length)..].Trim()));
+            }
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => listening.TrySetException(
+            new InvalidOperationException($"The service exited with {process.ExitCode} at start; see {logPath}."));
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var service = new ServiceProcess(process, log, new Uri($"http://127.0.0.1:{port}"));
+        var service = new ServiceProcess(process, log, await listening.Task.WaitAsync(TimeSpan.FromSeconds(60)));
         using var http = new HttpClient { BaseAddress = service.BaseAddress };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -80,6 +99,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             await Task.Delay(200);
         }
     }
+
+    private const string ListeningOn = "Now listening on: ";
 
     /// <summary>Resident memory now and its peak over the process's life (VmRSS, VmHWM), in bytes.</summary>
     public (long Rss, long Peak) Memory()
@@ -129,12 +150,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new FileNotFoundException("Ingestion.Api.dll not found; build the solution in this configuration first.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {
