@@ -22,6 +22,7 @@ await builder.AddSchemasAsync();
 builder.Services.Configure<IngestOptions>(builder.Configuration.GetSection(IngestOptions.Section));
 builder.Services.AddOptions<UploadLimits>().Bind(builder.Configuration.GetSection(UploadLimits.Section))
     .Validate(UploadLimits.AreSane, UploadLimits.SaneDescription).ValidateOnStart();
+builder.Services.AddSingleton<DatasetItemKeyCache>();
 builder.Services.AddSingleton<ITaskRunner, UploadTaskRunner>();
 builder.Services.AddHostedService<StrandedTaskSweeper>();
 

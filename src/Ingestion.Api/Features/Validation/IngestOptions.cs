@@ -18,6 +18,13 @@ public sealed class IngestOptions
     public int BulkLoadMaxItems { get; set; } = 1_000_000;
 
     /// <summary>
+    /// How long, in seconds, the item ids a one-pass bulk load read are kept unused for the next field's first upload
+    /// into the same dataset (<see cref="DatasetItemKeyCache"/>): one dataset's at a time, up to 20 MB at the default
+    /// <see cref="BulkLoadMaxItems"/>. 0: never kept.
+    /// </summary>
+    public int KeepItemIdsSeconds { get; set; } = 600;
+
+    /// <summary>
     /// The most passes a bulk load makes; a dataset that would need more (over 16M items at the defaults) takes the
     /// set-wise SQL path, as does an upload too small for its dataset to be worth a pass per slice.
     /// </summary>

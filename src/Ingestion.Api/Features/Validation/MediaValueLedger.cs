@@ -33,6 +33,8 @@ internal sealed class MediaValueLedger
     // loop (ValueBatch.Seal) took 2.6% of a 1M-row load's CPU samples that way, 1.4% this way.
     private int[] _starts = [];
     private int _prefixBits;
+    // The keys and prefix table are also DatasetItemKeyCache's: a later pass must not reuse them as its own.
+    private bool _keysKept;
 
     private MediaValueLedger(UInt128[] ids)
     {
@@ -52,24 +54,89 @@ internal sealed class MediaValueLedger
     /// table that was empty when the task started needs no such read: every value a pass stores is of its own slice.
     /// <paramref name="previous"/>, the ledger of the pass before, gives up its memory to this one.
     /// <paramref name="prefetched"/>, when given, is the connection on which <see cref="PrefetchAsync"/> already picked
-    /// this slice's items out, during an earlier pass. <paramref name="progress"/> hears how far the items are read.
+    /// this slice's items out, during an earlier pass. <paramref name="keyCache"/>, when given, may serve a one-pass
+    /// load the ids the last one into this dataset read, and keeps the ids this one reads. <paramref name="progress"/>
+    /// hears how far the items are read.
     /// </summary>
     public static async Task<MediaValueLedger> LoadAsync(NpgsqlConnection conn, Guid datasetId, Guid fieldId, Guid taskId, LedgerSlice slice,
-        long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, LedgerProgress? progress,
-        CancellationToken ct)
+        long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, DatasetItemKeyCache? keyCache,
+        LedgerProgress? progress, CancellationToken ct)
+    {
+        // A load in one pass reads all of the dataset's items: it may take the ids the last such load into the same
+        // dataset read, if they are still the dataset's, and keeps what it reads for the next one.
+        var keepable = keyCache is not null && slice.Passes == 1 && prefetched is null;
+        var ledger = previous is { _keysKept: false } ? previous : new MediaValueLedger([]);
+        ledger.Slice = slice;
+        if (keepable && await keyCache!.TakeIfCurrentAsync(conn, datasetId, ct) is { } kept)
+        {
+            ledger._ids = kept.Keys;
+            ledger._count = kept.Count;
+            ledger._starts = kept.Starts;
+            ledger._prefixBits = kept.PrefixBits;
+            ledger._keysKept = true;
+            progress?.Report(0.9);
+        }
+        else
+        {
+            await ledger.ReadKeysAsync(conn, datasetId, slice, datasetItems, prefetched, keepable ? keyCache : null, progress, ct);
+        }
+        if (ledger._claims.Length < ledger._count)
+        {
+            ledger._claims = [];
+            ledger._claims = new int[ledger._ids.Length];
+        }
+        else
+        {
+            Array.Clear(ledger._claims, 0, ledger._count);
+        }
+        if (!tableHasRows)
+        {
+            return ledger;
+        }
+        await using (var cmd = new NpgsqlCommand($"""
+            SELECT media_id, task_id = $1, row_index FROM {FieldValueTables.TableName(fieldId)} WHERE {LedgerSlice.Sql("media_id", "$2", "$3")}
+            """, conn)
+        {
+            Parameters = { new() { Value = taskId }, new() { Value = (long)slice.Passes }, new() { Value = (long)slice.Pass } },
+        })
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (reader.Read())
+            {
+                var at = ledger.Find(reader.GetGuid(0));
+                if (at >= 0)
+                {
+                    ledger._claims[at] = reader.GetBoolean(1) ? checked((int)reader.GetInt64(2) + 1) : EarlierUpload;
+                }
+            }
+        }
+        return ledger;
+    }
+
+    private async Task ReadKeysAsync(NpgsqlConnection conn, Guid datasetId, LedgerSlice slice, long datasetItems, NpgsqlConnection? prefetched,
+        DatasetItemKeyCache? keepIn, LedgerProgress? progress, CancellationToken ct)
     {
         // One pass reads the dataset's items, as many as its kept count, so the array is allocated once at its size; a
         // slice's share is only expected. Either grows in the rare case it is exceeded (items registered meanwhile).
         var expected = slice.Passes == 1 ? datasetItems : datasetItems / slice.Passes + datasetItems / slice.Passes / 50 + 1024;
-        var ledger = previous ?? new MediaValueLedger([]);
-        if (ledger._ids.Length < expected)
+        if (_ids.Length < expected)
         {
-            ledger._ids = [];
-            ledger._ids = new UInt128[expected];
+            _ids = [];
+            _ids = new UInt128[expected];
         }
-        ledger.Slice = slice;
-        var ids = ledger._ids;
+        var ids = _ids;
         var n = 0;
+        // Ids to be kept are read in one snapshot, recorded with them, against which later loads check the dataset's
+        // changes (DatasetItemKeyCache).
+        await using var snapshotRead = keepIn is not null ? await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct) : null;
+        (string Snapshot, long Items)? snapshot = null;
+        if (snapshotRead is not null)
+        {
+            await using var cmd = new NpgsqlCommand("SELECT pg_current_snapshot()::text, dataset_item_count($1)", conn) { Parameters = { new() { Value = datasetId } } };
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            snapshot = (reader.GetString(0), reader.GetInt64(1));
+        }
         // Read in heap order and sorted here: right after a large registration the visibility map is not set yet, and an
         // index-only scan in key order then visits the heap once per item at random (measured: 2 s against 0.3 s for 1M).
         // A slice is picked out by PostgreSQL, which scans 10M items in 0.65 s, against 3 s to send them all here.
@@ -100,47 +167,26 @@ internal sealed class MediaValueLedger
                 }
             }
         }
+        if (snapshotRead is not null)
+        {
+            await snapshotRead.CommitAsync(ct);
+        }
         if (prefetched is not null)
         {
             await prefetched.ExecuteAsync($"DROP TABLE {PrefetchedSlice(slice.Pass)}", ct); // read once: its disk goes now
         }
         // Items registered after this read (for a prefetched slice, after the load's first pass began) are not in this
         // pass's ledger: their rows are reported unknown.
-        ledger._ids = ids;
-        ledger._count = n;
-        if (ledger._claims.Length < ids.Length)
-        {
-            ledger._claims = [];
-            ledger._claims = new int[ids.Length];
-        }
-        else
-        {
-            Array.Clear(ledger._claims, 0, n);
-        }
+        _ids = ids;
+        _count = n;
         Array.Sort(ids, 0, n);
-        ledger.IndexPrefixes();
-        if (!tableHasRows)
+        IndexPrefixes();
+        if (keepIn is not null && snapshot is { } read && read.Items == n)
         {
-            return ledger;
+            // From here on the keys and the prefix table are shared, and never written again.
+            keepIn.Keep(new DatasetItemKeys(datasetId, _ids, _count, _starts, _prefixBits, read.Snapshot));
+            _keysKept = true;
         }
-        await using (var cmd = new NpgsqlCommand($"""
-            SELECT media_id, task_id = $1, row_index FROM {FieldValueTables.TableName(fieldId)} WHERE {LedgerSlice.Sql("media_id", "$2", "$3")}
-            """, conn)
-        {
-            Parameters = { new() { Value = taskId }, new() { Value = (long)slice.Passes }, new() { Value = (long)slice.Pass } },
-        })
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
-        {
-            while (reader.Read())
-            {
-                var at = ledger.Find(reader.GetGuid(0));
-                if (at >= 0)
-                {
-                    ledger._claims[at] = reader.GetBoolean(1) ? checked((int)reader.GetInt64(2) + 1) : EarlierUpload;
-                }
-            }
-        }
-        return ledger;
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ namespace Ingestion.Api.Features.Validation;
 /// task's committed checkpoint, and a session-level advisory lock keeps two nodes off the same task.
 /// </summary>
 public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<IngestOptions> options, IOptions<UploadLimits> limitOptions,
-    ILogger<UploadTaskRunner> logger)
+    DatasetItemKeyCache itemKeys, ILogger<UploadTaskRunner> logger)
     : ITaskRunner
 {
     public async Task RunAsync(Guid taskId, CancellationToken ct)
@@ -144,7 +144,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                     }
                     var progress = new LedgerProgress(dataSource, taskId);
                     ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
-                        bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, progress, ct);
+                        bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, itemKeys, progress, ct);
                     await progress.CompleteAsync();
                     prefetch ??= pass + 1 < passes
                         ? MediaValueLedger.PrefetchAsync(prefetchConnection!, task.Field.DatasetId, pass + 1, passes, ct)
