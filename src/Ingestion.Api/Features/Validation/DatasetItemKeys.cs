@@ -17,7 +17,8 @@ internal sealed record DatasetItemKeys(Guid DatasetId, UInt128[] Keys, int Count
 /// a 2 s task at 1M items. Kept ids serve a load only while the database says the dataset's items are what they were
 /// (<see cref="TakeIfCurrentAsync"/>), which holds across nodes and for items written by any path. One dataset's ids at
 /// a time, at most <see cref="IngestOptions.BulkLoadMaxItems"/> of them (20 MB at the default), dropped after
-/// <see cref="IngestOptions.KeepItemIdsSeconds"/> unused.
+/// <see cref="IngestOptions.KeepItemIdsSeconds"/> unused, or as soon as a bulk load of another dataset, or one in
+/// passes, begins: a load's memory is its own ledger, not that plus the last one's.
 /// </summary>
 public sealed class DatasetItemKeyCache : IDisposable
 {
@@ -61,8 +62,14 @@ public sealed class DatasetItemKeyCache : IDisposable
         {
             kept = _kept;
         }
-        if (kept is null || kept.DatasetId != datasetId)
+        if (kept is null)
         {
+            return null;
+        }
+        if (kept.DatasetId != datasetId)
+        {
+            // Loads have moved on to another dataset: the ids go now rather than beside that load's own ledger.
+            Forget(kept);
             return null;
         }
         var current = await conn.ScalarAsync<bool>("""
@@ -72,13 +79,7 @@ public sealed class DatasetItemKeyCache : IDisposable
             """, ct, datasetId, kept.Snapshot, (long)kept.Count);
         if (!current)
         {
-            lock (_gate)
-            {
-                if (ReferenceEquals(_kept, kept))
-                {
-                    _kept = null;
-                }
-            }
+            Forget(kept);
             return null;
         }
         Interlocked.Increment(ref _reuses);
@@ -89,11 +90,23 @@ public sealed class DatasetItemKeyCache : IDisposable
         return kept;
     }
 
-    private void Forget()
+    /// <summary>Drops the kept ids, so that a load in passes, whose memory is held flat, does not hold them beside its ledger.</summary>
+    internal void Forget()
     {
         lock (_gate)
         {
             _kept = null;
+        }
+    }
+
+    private void Forget(DatasetItemKeys kept)
+    {
+        lock (_gate)
+        {
+            if (ReferenceEquals(_kept, kept))
+            {
+                _kept = null;
+            }
         }
     }
 

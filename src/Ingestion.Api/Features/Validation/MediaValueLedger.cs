@@ -65,6 +65,10 @@ internal sealed class MediaValueLedger
         // A load in one pass reads all of the dataset's items: it may take the ids the last such load into the same
         // dataset read, if they are still the dataset's, and keeps what it reads for the next one.
         var keepable = keyCache is not null && slice.Passes == 1 && prefetched is null;
+        if (!keepable)
+        {
+            keyCache?.Forget();
+        }
         var ledger = previous is { _keysKept: false } ? previous : new MediaValueLedger([]);
         ledger.Slice = slice;
         if (keepable && await keyCache!.TakeIfCurrentAsync(conn, datasetId, ct) is { } kept)

@@ -74,6 +74,9 @@ public sealed class KeptItemIdsTests
         (await IngestFieldAsync(api, other, "first", [.. items.Take(3).Concat(otherItems).Select(id => (object)new { media_id = id, value = 1.0 })]))
             .ShouldBe((2L, 3L), "the first dataset's items are unknown in the second");
         kept.Reuses.ShouldBe(2);
+        // One dataset's ids are kept at a time: back in the first dataset, they are read again.
+        (await IngestFieldAsync(api, dataset, "seventh", Rows())).ShouldBe((199L, 3L));
+        kept.Reuses.ShouldBe(2);
     }
 
     private static async Task<(long Stored, long Refused)> IngestFieldAsync(ApiClient api, Guid dataset, string field, object[] rows)
