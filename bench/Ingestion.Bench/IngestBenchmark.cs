@@ -442,7 +442,7 @@ public static class IngestBenchmark
                 var floorRate = Median(b.Select(x => x.CopyRows / (x.CopySeconds + x.IndexSeconds)));
                 var rowRate = Median(b.Select(x => x.RowByRowRate));
                 parts.Add($"{copyRate / rate:F2}x psql \\copy's time against at most 3x: {Verdict(copyRate / rate <= 3)}");
-                parts.Add($"{rate / rowRate:F0}x row by row against at least 30x: {Verdict(rate / rowRate >= 30)} " +
+                parts.Add($"{rate / rowRate:F1}x row by row against at least 30x: {Verdict(rate / rowRate >= 30)} " +
                     $"(30x is {30 * rowRate:N0} rows/s; PostgreSQL alone, \\copy + indexes, ran at {floorRate:N0})");
             }
             var gap = group.Max(r => r.MaxProgressGap);
