@@ -29,8 +29,6 @@ public static partial class BindingProblem
         JsonException json =>
             $"The request body is not valid JSON at line {Line(json)}, position {Position(json)}: " +
             $"{json.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0].TrimEnd()} Fix the JSON there.",
-        _ when bad.StatusCode == StatusCodes.Status415UnsupportedMediaType =>
-            $"{bad.Message} Send the body as JSON, with Content-Type: application/json.",
         _ when bad.Message.Contains("no body was provided", StringComparison.Ordinal) || bad.Message.Contains("was not provided from body", StringComparison.Ordinal) =>
             "The request body is empty. Send a JSON object (Content-Type: application/json).",
         _ when FailedToBind().Match(bad.Message) is { Success: true } m =>

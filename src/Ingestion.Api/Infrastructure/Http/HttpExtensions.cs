@@ -21,14 +21,17 @@ public static class HttpExtensions
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
-            if (context.Exception is BadHttpRequestException bad)
-            {
-                context.ProblemDetails.Detail = BindingProblem.Describe(bad);
-            }
-            else if (context.ProblemDetails is { Status: StatusCodes.Status415UnsupportedMediaType, Detail: null })
+            // A Content-Type refused by routing (an endpoint's Accepts) or by binding gets the same answer; a 415 an
+            // endpoint explains itself (an upload's Content-Encoding) keeps its own.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType &&
+                (context.ProblemDetails.Detail is null || context.Exception is BadHttpRequestException))
             {
                 context.ProblemDetails.Detail = $"The body's Content-Type is {context.HttpContext.Request.ContentType ?? "missing"}. " +
                                                 "Send the body as JSON, with Content-Type: application/json.";
+            }
+            else if (context.Exception is BadHttpRequestException bad)
+            {
+                context.ProblemDetails.Detail = BindingProblem.Describe(bad);
             }
         });
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
