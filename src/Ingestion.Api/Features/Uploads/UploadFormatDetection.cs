@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Ingestion.Api.Features.Validation;
+using Ingestion.Api.Infrastructure.Streaming;
 using Microsoft.Net.Http.Headers;
 
 namespace Ingestion.Api.Features.Uploads;
@@ -45,8 +46,8 @@ public static class UploadFormatDetection
     /// <summary>A JSON array opens with '[', NDJSON with '{'; anything else is taken for a CSV header.</summary>
     private static string Sniff(ReadOnlySpan<byte> head)
     {
-        // The byte-order mark as bytes: "\xEF\xBB\xBF"u8 would be the UTF-8 of three Latin-1 characters instead.
-        var text = (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? head[3..] : head).TrimStart(" \t\r\n"u8);
+        var bom = JsonElementStream.ByteOrderMark;
+        var text = (head.StartsWith(bom) ? head[bom.Length..] : head).TrimStart(" \t\r\n"u8);
         return text.IsEmpty ? UploadFormats.Json : text[0] switch
         {
             (byte)'[' => UploadFormats.Json,

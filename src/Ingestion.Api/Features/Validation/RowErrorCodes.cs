@@ -1,3 +1,5 @@
+using Ingestion.Api.Infrastructure.Streaming;
+
 namespace Ingestion.Api.Features.Validation;
 
 /// <summary>
@@ -55,7 +57,7 @@ public static class RowErrorCodes
         [WrongType] = "The value is not of the field's type (for example a number for a string field). Send the declared type.",
         [StringTooLong] = "The string is longer than the value length limit (4,096 characters unless configured otherwise). Shorten it.",
         [StringHasNul] = "The string contains a NUL character (\\u0000), which cannot be stored. Remove it.",
-        [UnpairedSurrogate] = "A string of the row escapes half of a UTF-16 surrogate pair without the other half (\\ud800 to \\udfff alone), which is no character. Write the character itself, or both halves of its pair.",
+        [UnpairedSurrogate] = $"A string of the row {JsonText.UnpairedSurrogate}",
         [FloatNotFinite] = "The number is NaN or infinite, or too large for a double. Send a finite number.",
         [FloatInvalid] = "The string is not a number. Send a JSON number or a numeric string such as \"21.5\".",
         [DatetimeInvalid] = "The value is not an ISO 8601 date and time. Use a form like \"2024-02-24T10:00:00Z\".",

@@ -329,7 +329,8 @@ public sealed class JsonElementStream
         }
     }
 
-    private static ReadOnlySpan<byte> ByteOrderMark => [0xEF, 0xBB, 0xBF];
+    /// <summary>The UTF-8 byte-order mark, as bytes (<c>"\xEF\xBB\xBF"u8</c> would be the UTF-8 of three Latin-1 characters).</summary>
+    public static ReadOnlySpan<byte> ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private MalformedFileException Translate(JsonException e, ReadOnlySpan<byte> data)
     {
