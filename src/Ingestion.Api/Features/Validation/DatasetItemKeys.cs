@@ -52,10 +52,11 @@ public sealed class DatasetItemKeyCache : IDisposable
 
     /// <summary>
     /// The kept ids of <paramref name="datasetId"/> if no item of it was added or removed since they were read: every
-    /// change row of the dataset (migration 0017) is visible in their snapshot, and its count is theirs (a TRUNCATE of
-    /// the items empties the change rows rather than adding one). Otherwise null, and they are dropped.
+    /// change row of the dataset (migration 0017) is visible in their snapshot, and <paramref name="datasetItems"/>, its
+    /// count as the load read it, is theirs (a TRUNCATE of the items empties the change rows rather than adding one).
+    /// Otherwise null, and they are dropped.
     /// </summary>
-    internal async Task<DatasetItemKeys?> TakeIfCurrentAsync(NpgsqlConnection conn, Guid datasetId, CancellationToken ct)
+    internal async Task<DatasetItemKeys?> TakeIfCurrentAsync(NpgsqlConnection conn, Guid datasetId, long datasetItems, CancellationToken ct)
     {
         DatasetItemKeys? kept;
         lock (_gate)
@@ -72,11 +73,10 @@ public sealed class DatasetItemKeyCache : IDisposable
             Forget(kept);
             return null;
         }
-        var current = await conn.ScalarAsync<bool>("""
-            SELECT dataset_item_count($1) = $3
-               AND NOT EXISTS (SELECT 1 FROM dataset_item_counts
+        var current = kept.Count == datasetItems && await conn.ScalarAsync<bool>("""
+            SELECT NOT EXISTS (SELECT 1 FROM dataset_item_counts
                                WHERE dataset_id = $1 AND NOT pg_visible_in_snapshot(changed_by, $2::text::pg_snapshot))
-            """, ct, datasetId, kept.Snapshot, (long)kept.Count);
+            """, ct, datasetId, kept.Snapshot);
         if (!current)
         {
             Forget(kept);

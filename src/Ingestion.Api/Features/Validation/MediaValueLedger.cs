@@ -71,7 +71,7 @@ internal sealed class MediaValueLedger
         }
         var ledger = previous is { _keysKept: false } ? previous : new MediaValueLedger([]);
         ledger.Slice = slice;
-        if (keepable && await keyCache!.TakeIfCurrentAsync(conn, datasetId, ct) is { } kept)
+        if (keepable && await keyCache!.TakeIfCurrentAsync(conn, datasetId, datasetItems, ct) is { } kept)
         {
             ledger._ids = kept.Keys;
             ledger._count = kept.Count;
