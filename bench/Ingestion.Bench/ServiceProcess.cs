@@ -150,7 +150,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new FileNotFoundException("Ingestion.Api.dll not found; build the solution in this configuration first.");
     }
 
-
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
