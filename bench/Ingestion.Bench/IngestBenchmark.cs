@@ -63,7 +63,8 @@ public static class IngestBenchmark
         double ServiceCpuSeconds, double DatabaseCpuSeconds, long DatabaseMinorFaults);
 
     // CopySeconds: psql \copy alone; IndexSeconds: then the indexes the service builds for the type, built as it builds them.
-    private sealed record Baseline(BenchType Type, double CopySeconds, double IndexSeconds, long CopyRows, double RowByRowRate);
+    // RowByRowRate: into a plain table; IndexedRowByRowRate: into the \copy baseline's table with its indexes.
+    private sealed record Baseline(BenchType Type, double CopySeconds, double IndexSeconds, long CopyRows, double RowByRowRate, double IndexedRowByRowRate);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -109,10 +110,13 @@ public static class IngestBenchmark
                     if (o.Baselines)
                     {
                         var (copy, index) = await CopyBaselineAsync(pg, db, type, files[type]);
-                        var rowByRow = await RowByRowBaselineAsync(db, type, Math.Min(o.RowByRowSample, o.Rows));
-                        baselines.Add(new Baseline(type, copy, index, files[type].ValidRows, rowByRow));
+                        var sample = Math.Min(o.RowByRowSample, o.Rows);
+                        var indexedRowByRow = await IndexedRowByRowBaselineAsync(db, type, sample, o.Rows);
+                        var rowByRow = await RowByRowBaselineAsync(db, type, sample);
+                        baselines.Add(new Baseline(type, copy, index, files[type].ValidRows, rowByRow, indexedRowByRow));
                         Console.WriteLine($"  {type} baselines: psql \\copy {files[type].ValidRows / copy:N0} rows/s, " +
-                            $"\\copy + the field's indexes {files[type].ValidRows / (copy + index):N0} rows/s ({copy:F2} + {index:F2} s), row-by-row {rowByRow:N0} rows/s");
+                            $"\\copy + the field's indexes {files[type].ValidRows / (copy + index):N0} rows/s ({copy:F2} + {index:F2} s), " +
+                            $"row-by-row {rowByRow:N0} rows/s into a plain table, {indexedRowByRow:N0} rows/s into the indexed one");
                     }
                     var run = await IngestAsync(http, service, postmaster, datasetId, type, files[type], $"{type}_{field++}");
                     runs.Add(run);
@@ -330,7 +334,7 @@ public static class IngestBenchmark
         };
         await FieldValueTables.BuildIndexesAsync(db, BaselineFieldId, FieldValueTables.Indexes(field), new IngestOptions().IndexBuilds, CancellationToken.None);
         var index = sw.Elapsed.TotalSeconds;
-        await PsqlAsync(pg, $"DROP TABLE {table};");
+        // The table stays, full and indexed: the row-by-row baseline into an indexed table ends the file in it.
         return (copy, index);
     }
 
@@ -356,16 +360,34 @@ public static class IngestBenchmark
     private static async Task<double> RowByRowBaselineAsync(NpgsqlDataSource db, BenchType type, long sample)
     {
         await using var conn = await db.OpenConnectionAsync();
-        await using (var create = new NpgsqlCommand($"DROP TABLE IF EXISTS row_baseline; CREATE TABLE row_baseline ({BaselineTableColumns})", conn))
-        {
-            await create.ExecuteNonQueryAsync();
-        }
+        await ExecAsync(conn, $"DROP TABLE IF EXISTS row_baseline; CREATE TABLE row_baseline ({BaselineTableColumns})");
+        var rate = await InsertRowByRowAsync(conn, "row_baseline", type, sample, BenchFiles.MediaId);
+        await ExecAsync(conn, "DROP TABLE row_baseline");
+        return rate;
+    }
+
+    /// <summary>
+    /// The job the issue calls straightforward, as it would end a file: one prepared INSERT per row, in one transaction,
+    /// into the table the \copy baseline just filled and indexed the service's way, so each row also enters the key and
+    /// the query index of a table holding the rest of the file. The sample's items are new ones, so the key takes them.
+    /// </summary>
+    private static async Task<double> IndexedRowByRowBaselineAsync(NpgsqlDataSource db, BenchType type, long sample, long fileRows)
+    {
+        await using var conn = await db.OpenConnectionAsync();
+        var table = FieldValueTables.TableName(BaselineFieldId);
+        var rate = await InsertRowByRowAsync(conn, table, type, sample, i => BenchFiles.MediaId(fileRows + i));
+        await ExecAsync(conn, $"DROP TABLE {table}");
+        return rate;
+    }
+
+    private static async Task<double> InsertRowByRowAsync(NpgsqlConnection conn, string table, BenchType type, long sample, Func<long, Guid> mediaId)
+    {
         var random = new Random(Seed);
         var sw = Stopwatch.StartNew();
         await using (var tx = await conn.BeginTransactionAsync())
         {
             await using var insert = new NpgsqlCommand(
-                "INSERT INTO row_baseline (media_id, row_index, value_float, value_enums) VALUES ($1, $2, $3, $4)", conn)
+                $"INSERT INTO {table} (media_id, row_index, value_float, value_enums) VALUES ($1, $2, $3, $4)", conn)
             {
                 Parameters =
                 {
@@ -376,7 +398,7 @@ public static class IngestBenchmark
             await insert.PrepareAsync();
             for (long i = 0; i < sample; i++)
             {
-                insert.Parameters[0].Value = BenchFiles.MediaId(i);
+                insert.Parameters[0].Value = mediaId(i);
                 insert.Parameters[1].Value = i;
                 insert.Parameters[2].Value = type == BenchType.Float ? random.NextDouble() * 1000 : DBNull.Value;
                 insert.Parameters[3].Value = type == BenchType.Enum ? new[] { BenchFiles.Options[i % BenchFiles.Options.Length] } : DBNull.Value;
@@ -384,12 +406,13 @@ public static class IngestBenchmark
             }
             await tx.CommitAsync();
         }
-        var rate = sample / sw.Elapsed.TotalSeconds;
-        await using (var drop = new NpgsqlCommand("DROP TABLE row_baseline", conn))
-        {
-            await drop.ExecuteNonQueryAsync();
-        }
-        return rate;
+        return sample / sw.Elapsed.TotalSeconds;
+    }
+
+    private static async Task ExecAsync(NpgsqlConnection conn, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, conn);
+        await command.ExecuteNonQueryAsync();
     }
 
     private static void Report(Options o, List<IngestRun> runs, List<Baseline> baselines, long idleRss, long peakRss)
@@ -397,8 +420,8 @@ public static class IngestBenchmark
         Console.WriteLine();
         Console.WriteLine($"## results: medians of {o.Repeat} run(s), {o.Rows:N0} rows per file, {BenchFiles.InvalidShare:P0} invalid");
         Console.WriteLine();
-        Console.WriteLine("| type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | \\copy + indexes | ingest time / (\\copy + indexes) | row-by-row rows/s | speed-up vs row-by-row | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max | CPU: service + PostgreSQL |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | \\copy + indexes | ingest time / (\\copy + indexes) | row-by-row rows/s | speed-up vs row-by-row | row-by-row into the indexed table | speed-up vs it | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max | CPU: service + PostgreSQL |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var medians = new List<TypeMedians>();
         foreach (var group in runs.GroupBy(r => r.Type))
         {
@@ -406,6 +429,7 @@ public static class IngestBenchmark
             medians.Add(m);
             Console.WriteLine($"| {group.Key} | {m.Seconds:F2} s | {m.Rate:N0} | {Measured(m.CopyRate, "{0:N0} rows/s")} | {Measured(m.CopyRate / m.Rate, "{0:F2}x")} | " +
                 $"{Measured(m.FloorRate, "{0:N0} rows/s")} | {Measured(m.FloorRate / m.Rate, "{0:F2}x")} | {Measured(m.RowRate, "{0:N0}")} | {Measured(m.Rate / m.RowRate, "{0:F0}x")} | " +
+                $"{Measured(m.IndexedRowRate, "{0:N0}")} | {Measured(m.Rate / m.IndexedRowRate, "{0:F0}x")} | " +
                 $"{Median(group.Select(r => r.UploadSeconds)):F2} s | {m.MaxProgressGap:F2} s | " +
                 $"{Percentiles(group.SelectMany(r => r.StatusMs).ToList())} | {Percentiles(group.SelectMany(r => r.ReadMs).ToList())} | " +
                 $"{Median(group.Select(r => r.ServiceCpuSeconds)):F2} + {Median(group.Select(r => r.DatabaseCpuSeconds)):F2} s |");
@@ -415,7 +439,8 @@ public static class IngestBenchmark
         ReportTargets(medians, peakRss);
         Console.WriteLine("(\\copy and \\copy + indexes are scaled to the file's row count from their rates on the valid rows; " +
             "\\copy + indexes is psql's \\copy followed by the indexes the service builds for the field, built the service's way; row-by-row is a " +
-            $"{Math.Min(o.RowByRowSample, o.Rows):N0}-row sample, extrapolated as a rate)");
+            $"{Math.Min(o.RowByRowSample, o.Rows):N0}-row sample, extrapolated as a rate, into a plain table and into the \\copy baseline's table, " +
+            "full and indexed, as the last rows of a file)");
     }
 
     /// <summary>
@@ -433,8 +458,9 @@ public static class IngestBenchmark
             if (!double.IsNaN(m.CopyRate))
             {
                 parts.Add($"{m.CopyRate / m.Rate:F2}x psql \\copy's time against at most 3x: {Verdict(m.CopyRate / m.Rate <= 3)}");
-                parts.Add($"{m.Rate / m.RowRate:F1}x row by row against at least 30x: {Verdict(m.Rate / m.RowRate >= 30)} " +
+                parts.Add($"{m.Rate / m.RowRate:F1}x row by row into a plain table against at least 30x: {Verdict(m.Rate / m.RowRate >= 30)} " +
                     $"(30x is {30 * m.RowRate:N0} rows/s; PostgreSQL alone, \\copy + indexes, ran at {m.FloorRate:N0})");
+                parts.Add($"{m.Rate / m.IndexedRowRate:F1}x row by row into the indexed table: {Verdict(m.Rate / m.IndexedRowRate >= 30)}");
             }
             parts.Add($"longest progress gap {m.MaxProgressGap:F2} s against at most 1 s: {Verdict(m.MaxProgressGap <= 1)}");
             Console.WriteLine($"  {m.Type}: {string.Join("; ", parts)}");
@@ -446,7 +472,8 @@ public static class IngestBenchmark
     /// One type's medians over its rounds: the service's time and rate, and its baselines' rates (NaN with --baselines
     /// off). Time ratios are rate ratios: the file's rows over each.
     /// </summary>
-    private sealed record TypeMedians(BenchType Type, double Seconds, double Rate, double CopyRate, double FloorRate, double RowRate, double MaxProgressGap)
+    private sealed record TypeMedians(BenchType Type, double Seconds, double Rate, double CopyRate, double FloorRate, double RowRate, double IndexedRowRate,
+        double MaxProgressGap)
     {
         public static TypeMedians Of(Options o, List<IngestRun> rounds, List<Baseline> baselines)
         {
@@ -455,7 +482,7 @@ public static class IngestBenchmark
             var seconds = Median(rounds.Select(r => r.Seconds));
             return new TypeMedians(rounds[0].Type, seconds, o.Rows / seconds,
                 BaselineRate(x => x.CopyRows / x.CopySeconds), BaselineRate(x => x.CopyRows / (x.CopySeconds + x.IndexSeconds)),
-                BaselineRate(x => x.RowByRowRate),
+                BaselineRate(x => x.RowByRowRate), BaselineRate(x => x.IndexedRowByRowRate),
                 rounds.Max(r => r.MaxProgressGap));
         }
     }
