@@ -360,9 +360,9 @@ public static class IngestBenchmark
     private static async Task<double> RowByRowBaselineAsync(NpgsqlDataSource db, BenchType type, long sample)
     {
         await using var conn = await db.OpenConnectionAsync();
-        await ExecAsync(conn, $"DROP TABLE IF EXISTS row_baseline; CREATE TABLE row_baseline ({BaselineTableColumns})");
+        await conn.ExecuteUntimedAsync($"DROP TABLE IF EXISTS row_baseline; CREATE TABLE row_baseline ({BaselineTableColumns})", CancellationToken.None);
         var rate = await InsertRowByRowAsync(conn, "row_baseline", type, sample, BenchFiles.MediaId);
-        await ExecAsync(conn, "DROP TABLE row_baseline");
+        await conn.ExecuteUntimedAsync("DROP TABLE row_baseline", CancellationToken.None);
         return rate;
     }
 
@@ -376,7 +376,7 @@ public static class IngestBenchmark
         await using var conn = await db.OpenConnectionAsync();
         var table = FieldValueTables.TableName(BaselineFieldId);
         var rate = await InsertRowByRowAsync(conn, table, type, sample, i => BenchFiles.MediaId(fileRows + i));
-        await ExecAsync(conn, $"DROP TABLE {table}");
+        await conn.ExecuteUntimedAsync($"DROP TABLE {table}", CancellationToken.None);
         return rate;
     }
 
@@ -407,12 +407,6 @@ public static class IngestBenchmark
             await tx.CommitAsync();
         }
         return sample / sw.Elapsed.TotalSeconds;
-    }
-
-    private static async Task ExecAsync(NpgsqlConnection conn, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, conn);
-        await command.ExecuteNonQueryAsync();
     }
 
     private static void Report(Options o, List<IngestRun> runs, List<Baseline> baselines, long idleRss, long peakRss)
