@@ -109,7 +109,8 @@ public static class BenchFiles
         csv.WriteLine("}\"");
     }
 
-    private static string[] PickOptions(Randomizer random) =>
+    /// <summary>A multi-enum selection as the files hold them: one to three distinct options.</summary>
+    public static string[] PickOptions(Randomizer random) =>
         random.Shuffle(Options).Take(random.Number(1, 3)).ToArray();
 
     /// <summary>An invalid row of one of the kinds users actually send, picked at random.</summary>
