@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ingestion.Api.Infrastructure.Http;
 using Ingestion.Api.Infrastructure.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Newtonsoft.Json.Linq;
@@ -86,7 +87,7 @@ public static class ValidatedBody
             // Text that escapes half a surrogate pair alone: Newtonsoft reads it as U+FFFD, so the schema passed it, but
             // the binder cannot read it as a string.
             var key = e.Path is null or "$" ? BodyKey : e.Path.TrimStart('$', '.');
-            return Fail<T>(title, key, $"{key} (line {(e.LineNumber ?? 0) + 1}, position {(e.BytePositionInLine ?? 0) + 1}) {JsonText.UnpairedSurrogate}");
+            return Fail<T>(title, key, $"{key} {BindingProblem.At(e)} {JsonText.UnpairedSurrogate}");
         }
     }
 

@@ -13,18 +13,18 @@ public static partial class BindingProblem
     public static string Describe(BadHttpRequestException bad) => bad.InnerException switch
     {
         JsonException json when JsonText.IsUnpairedSurrogate(json.InnerException) =>
-            $"{Key(json)} (line {Line(json)}, position {Position(json)}) {JsonText.UnpairedSurrogate}",
+            $"{Key(json)} {At(json)} {JsonText.UnpairedSurrogate}",
         // "Cannot get the value of a token type 'Number' as a string.": what was sent, then what the property takes.
         JsonException { InnerException: InvalidOperationException inner } json when TokenAs().Match(inner.Message) is { Success: true } m =>
-            $"{Key(json)} (line {Line(json)}, position {Position(json)}) must be {Expected(m.Groups["type"].Value)}. Fix the value there.",
+            $"{Key(json)} {At(json)} must be {Expected(m.Groups["type"].Value)}. Fix the value there.",
         // "Either the JSON value is not in a supported format, or is out of bounds for an Int32."
         JsonException { InnerException: { } inner } json when OutOfBoundsFor().Match(inner.Message) is { Success: true } m =>
-            $"{Key(json)} (line {Line(json)}, position {Position(json)}) must be {Expected(m.Groups["type"].Value)}" +
+            $"{Key(json)} {At(json)} must be {Expected(m.Groups["type"].Value)}" +
             $"{(m.Groups["type"].Value is "Int32" ? " from -2,147,483,648 to 2,147,483,647" : "")}. Fix the value there.",
         JsonException { Path: null or "$" } json when json.Message.StartsWith(NotConverted, StringComparison.Ordinal) =>
             "The request body must be a JSON object. Send {...} with the properties this endpoint documents.",
         JsonException json when json.Message.StartsWith(NotConverted, StringComparison.Ordinal) =>
-            $"{Key(json)} (line {Line(json)}, position {Position(json)}) is not a value it can take" +
+            $"{Key(json)} {At(json)} is not a value it can take" +
             $"{(json.InnerException is { } e ? ": " + e.Message.TrimEnd('.') : "")}. Fix the value there.",
         JsonException json =>
             $"The request body is not valid JSON at line {Line(json)}, position {Position(json)}: " +
@@ -43,6 +43,9 @@ public static partial class BindingProblem
     private static long Line(JsonException e) => (e.LineNumber ?? 0) + 1;
 
     private static long Position(JsonException e) => (e.BytePositionInLine ?? 0) + 1;
+
+    /// <summary>Where in the body System.Text.Json stopped, 1-based, as "(line n, position m)".</summary>
+    public static string At(JsonException e) => $"(line {Line(e)}, position {Position(e)})";
 
     // The words of System.Text.Json's token messages, and the C# types of parameter binding (Nullable<int> is int).
     private static string Expected(string type) => (type.StartsWith("Nullable<", StringComparison.Ordinal) ? type["Nullable<".Length..^1] : type) switch
