@@ -104,14 +104,19 @@ public static class BenchFiles
             json.WriteStringValue(o);
         }
         json.WriteEndArray();
+        // As the service stores a selection: by option number (migration 0018).
         csv.Write(",,\"{");
-        csv.Write(string.Join(',', picked));
+        csv.Write(string.Join(',', OptionNumbers(picked)));
         csv.WriteLine("}\"");
     }
 
     /// <summary>A multi-enum selection as the files hold them: one to three distinct options.</summary>
     public static string[] PickOptions(Randomizer random) =>
         random.Shuffle(Options).Take(random.Number(1, 3)).ToArray();
+
+    /// <summary>A selection's option numbers, as the service stores it: each option's position in <see cref="Options"/>, from 1.</summary>
+    public static short[] OptionNumbers(string[] selection) =>
+        Array.ConvertAll(selection, o => (short)(Array.IndexOf(Options, o) + 1));
 
     /// <summary>An invalid row of one of the kinds users actually send, picked at random.</summary>
     private static void WriteInvalid(Utf8JsonWriter json, BenchType type, Randomizer random, long i, bool previousValid)

@@ -310,7 +310,7 @@ public static class IngestBenchmark
         value_text text,
         value_float double precision,
         value_datetime timestamptz,
-        value_enums text[]
+        value_enums smallint[]
         """;
 
     /// <summary>
@@ -394,7 +394,7 @@ public static class IngestBenchmark
                 Parameters =
                 {
                     new() { NpgsqlDbType = NpgsqlDbType.Uuid }, new() { NpgsqlDbType = NpgsqlDbType.Bigint },
-                    new() { NpgsqlDbType = NpgsqlDbType.Double }, new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                    new() { NpgsqlDbType = NpgsqlDbType.Double }, new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Smallint },
                 },
             };
             await insert.PrepareAsync();
@@ -403,7 +403,7 @@ public static class IngestBenchmark
                 insert.Parameters[0].Value = mediaId(i);
                 insert.Parameters[1].Value = i;
                 insert.Parameters[2].Value = type == BenchType.Float ? random.NextDouble() * 1000 : DBNull.Value;
-                insert.Parameters[3].Value = type == BenchType.Enum ? BenchFiles.PickOptions(selections) : DBNull.Value;
+                insert.Parameters[3].Value = type == BenchType.Enum ? BenchFiles.OptionNumbers(BenchFiles.PickOptions(selections)) : DBNull.Value;
                 await insert.ExecuteNonQueryAsync();
             }
             await tx.CommitAsync();

@@ -111,7 +111,9 @@ public static partial class QueryBenchmark
             ("url", "link", null, false, "value_text", NpgsqlDbType.Text, i => $"https://cdn{random.Int(1, 4)}.example.com/bench/{i}.jpg"),
             ("lighting", "enum", Lighting, false, "value_text", NpgsqlDbType.Text, _ => random.ArrayElement(Lighting)),
             ("scene", "enum", scenes, false, "value_text", NpgsqlDbType.Text, _ => random.ArrayElement(scenes)),
-            ("colors", "enum", Colors, true, "value_enums", NpgsqlDbType.Array | NpgsqlDbType.Text, _ => random.Shuffle(Colors).Take(random.Int(1, 3)).ToArray()),
+            // A selection by option number, as the service stores it (migration 0018).
+            ("colors", "enum", Colors, true, "value_enums", NpgsqlDbType.Array | NpgsqlDbType.Smallint,
+                _ => random.Shuffle(Colors).Take(random.Int(1, 3)).Select(c => (short)(Array.IndexOf(Colors, c) + 1)).ToArray()),
         };
         // Each field is loaded as the service bulk-loads a field's first upload: COPY into its own table, then its
         // indexes are built and the table attached, by the service's own code.

@@ -23,7 +23,9 @@ public static class DatasetExport
             WHEN f.field_type = 'datetime' THEN to_jsonb(to_char(v.value_datetime AT TIME ZONE 'UTC',
                 CASE WHEN date_trunc('second', v.value_datetime) = v.value_datetime
                      THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END))
-            WHEN f.field_type = 'enum' AND f.is_multi THEN to_jsonb(v.value_enums)
+            -- A selection is stored as option numbers (migration 0018); the field's options name them, in order.
+            WHEN f.field_type = 'enum' AND f.is_multi THEN
+                (SELECT jsonb_agg(f.enum_options[u.n] ORDER BY u.i) FROM unnest(v.value_enums) WITH ORDINALITY u(n, i))
             ELSE to_jsonb(v.value_text)
         END
         """;

@@ -30,6 +30,19 @@ public sealed class FieldDefinition
     /// <summary>Options as a set, with lookups by span so validating a row needs no string of its own.</summary>
     public HashSet<string> OptionSet => _options ??= new HashSet<string>(EnumOptions, StringComparer.Ordinal);
 
+    private Dictionary<string, short>? _optionNumbers;
+
+    /// <summary>
+    /// Each option's number, its position in <see cref="EnumOptions"/> from 1: what a multi-select value stores for it
+    /// (migration 0018). Options never change once declared, so neither do their numbers.
+    /// </summary>
+    public Dictionary<string, short> OptionNumbers => _optionNumbers ??=
+        EnumOptions.Select((option, i) => (option, number: checked((short)(i + 1))))
+            .ToDictionary(o => o.option, o => o.number, StringComparer.Ordinal);
+
+    /// <summary>The names of a multi-select value's option numbers, in its order.</summary>
+    public string[] OptionNames(short[] numbers) => Array.ConvertAll(numbers, n => EnumOptions[n - 1]);
+
     public static string WireName(FieldType type) => type switch
     {
         FieldType.String => "string",

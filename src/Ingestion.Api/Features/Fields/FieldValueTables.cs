@@ -39,7 +39,7 @@ public static class FieldValueTables
             .ToList();
         return parts.Count > 0
             ? string.Join("\nUNION ALL\n", parts)
-            : "SELECT NULL::uuid AS field_id, NULL::text AS value_text, NULL::float8 AS value_float, NULL::timestamptz AS value_datetime, NULL::text[] AS value_enums WHERE false";
+            : "SELECT NULL::uuid AS field_id, NULL::text AS value_text, NULL::float8 AS value_float, NULL::timestamptz AS value_datetime, NULL::smallint[] AS value_enums WHERE false";
     }
 
     public static async Task<bool> IsIndexedAsync(NpgsqlConnection conn, Guid fieldId, CancellationToken ct) =>

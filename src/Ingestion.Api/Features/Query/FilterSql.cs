@@ -122,11 +122,15 @@ public static class FilterSql
         {
             FieldType.Float => ("v.value_float", NpgsqlDbType.Double),
             FieldType.Datetime => ("v.value_datetime", NpgsqlDbType.TimestampTz),
-            FieldType.Enum when p.Field.IsMulti => ("v.value_enums", NpgsqlDbType.Array | NpgsqlDbType.Text),
+            FieldType.Enum when p.Field.IsMulti => ("v.value_enums", NpgsqlDbType.Array | NpgsqlDbType.Smallint),
             _ => ("v.value_text", NpgsqlDbType.Text),
         };
         string One() => Bind(parameters, p.Values[0], type);
-        string List() => Bind(parameters, p.Values.Cast<string>().ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        // A multi-select stores option numbers (migration 0018); the planner has checked every name is an option, and
+        // 0, which numbers none, keeps a name that is not one matching nothing.
+        string List() => p.Field.Type == FieldType.Enum && p.Field.IsMulti
+            ? Bind(parameters, p.Values.Select(v => p.Field.OptionNumbers.GetValueOrDefault((string)v)).ToArray(), type)
+            : Bind(parameters, p.Values.Cast<string>().ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
         switch (p.Op)
         {
             case FilterOp.Eq when p.Field.IsMulti:

@@ -265,7 +265,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                     {
                         case "value_float": w.WriteDouble(s.Value.Float!.Value); break;
                         case "value_datetime": w.WriteTimestampTz(s.Value.Timestamp!.Value); break;
-                        case "value_enums": w.WriteTextArray(s.Value.Enums!); break;
+                        case "value_enums": w.WriteInt16Array(s.Value.EnumNumbers!); break;
                         default: w.WriteText(s.Value.Text!); break;
                     }
                     inserted++;
@@ -311,11 +311,11 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     /// The value as the SQL classify's coalesce(value_text, value_float::text, …) shows it, except that a float is in
     /// .NET's shortest form where PostgreSQL sometimes writes 17 digits (2.5e+22 against 2.4999999999999998e+22): the same double.
     /// </summary>
-    private static string? ShownValue(TypedValue v) =>
+    private string? ShownValue(TypedValue v) =>
         v.Text
         ?? v.Float?.ToString("R", CultureInfo.InvariantCulture).Replace('E', 'e')
         ?? v.Timestamp?.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture)
-        ?? (v.Enums is { } e ? JsonSerializer.Serialize(e, ErrorJson) : null);
+        ?? (v.EnumNumbers is { } e ? JsonSerializer.Serialize(field.OptionNames(e), ErrorJson) : null);
 
     private static readonly JsonSerializerOptions ErrorJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -345,7 +345,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             value_text text,
             value_float double precision,
             value_datetime timestamptz,
-            value_enums text[]
+            value_enums smallint[]
         ) ON COMMIT DELETE ROWS
         """;
 
@@ -428,7 +428,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                    END,
                    coalesce(value_text, value_float::text,
                             to_char(value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                            array_to_json(value_enums)::text),
+                            array_to_json(field_value_enum_names($3, value_enums))::text),
                    line
             FROM (SELECT * FROM s WHERE NOT known OR occurrence > 1 OR media_id NOT IN (SELECT media_id FROM inserted)) refused
             -- LATERAL ... LIMIT 1: a key probe per refused row, never a scan of the field's values.
@@ -454,7 +454,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             w.WriteText(s.Value.Text);
             if (s.Value.Float is { } number) { w.WriteDouble(number); } else { w.WriteNull(); }
             if (s.Value.Timestamp is { } instant) { w.WriteTimestampTz(instant); } else { w.WriteNull(); }
-            w.WriteTextArray(s.Value.Enums);
+            w.WriteInt16Array(s.Value.EnumNumbers);
             await w.FlushIfFullAsync(ct);
         }
         await w.CompleteAsync(ct);

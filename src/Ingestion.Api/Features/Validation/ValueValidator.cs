@@ -15,7 +15,8 @@ public struct TypedValue
     public string? Text;
     public double? Float;
     public DateTime? Timestamp;
-    public string[]? Enums;
+    /// <summary>A multi-select's options by number (<see cref="FieldDefinition.OptionNumbers"/>), in the row's order.</summary>
+    public short[]? EnumNumbers;
 }
 
 public readonly record struct RowError(string Code, string Reason);
@@ -194,8 +195,8 @@ public static class ValueValidator
         {
             return new RowError(RowErrorCodes.EnumEmptySelection, "The selection is an empty array. Send at least one option, or leave the row out.");
         }
-        var options = new string[row.Items.Count];
-        for (var i = 0; i < options.Length; i++)
+        var numbers = new short[row.Items.Count];
+        for (var i = 0; i < numbers.Length; i++)
         {
             var item = row.Items[i];
             if (item is null)
@@ -203,20 +204,17 @@ public static class ValueValidator
                 return new RowError(RowErrorCodes.WrongType,
                     $"Item {i} of the selection {Show(row.ItemsRaw, quote: false)} is not a string. Send an array of option strings.");
             }
-            if (!field.OptionSet.TryGetValue(item, out var option))
+            if (!field.OptionNumbers.TryGetValue(item, out var number))
             {
                 return NotAnOption(field, item);
             }
-            for (var j = 0; j < i; j++)
+            if (numbers.AsSpan(0, i).Contains(number))
             {
-                if (ReferenceEquals(options[j], option))
-                {
-                    return new RowError(RowErrorCodes.EnumRepeatedOption, $"Option {Show(item)} is listed twice. List each option once.");
-                }
+                return new RowError(RowErrorCodes.EnumRepeatedOption, $"Option {Show(item)} is listed twice. List each option once.");
             }
-            options[i] = option;
+            numbers[i] = number;
         }
-        value.Enums = options;
+        value.EnumNumbers = numbers;
         return null;
     }
 

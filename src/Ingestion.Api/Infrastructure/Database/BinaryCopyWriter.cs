@@ -23,7 +23,7 @@ public sealed class BinaryCopyWriter : IAsyncDisposable
     // PostgreSQL's epoch, 2000-01-01 UTC, in .NET ticks: timestamps go over the wire as microseconds since it.
     private const long PostgresEpochTicks = 630_822_816_000_000_000;
 
-    private const uint TextOid = 25;
+    private const uint Int16Oid = 21;
 
     // "PGCOPY\n\377\r\n\0": 0xFF is a byte of its own, which a UTF-8 literal would spell as two.
     private static ReadOnlySpan<byte> Signature => [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00];
@@ -104,31 +104,34 @@ public sealed class BinaryCopyWriter : IAsyncDisposable
         _length -= span.Length - 4 - written;
     }
 
-    /// <summary>A one-dimensional text[] without NULLs, lower bound 1; null is NULL.</summary>
-    public void WriteTextArray(string[]? values)
+    /// <summary>A one-dimensional smallint[] without NULLs, lower bound 1; null is NULL.</summary>
+    public void WriteInt16Array(short[]? values)
     {
         if (values is null)
         {
             WriteNull();
             return;
         }
-        var start = _length;
-        var header = Reserve(values.Length > 0 ? 24 : 16);
-        header[..4].Clear();
-        BinaryPrimitives.WriteInt32BigEndian(header[4..], values.Length > 0 ? 1 : 0);
-        BinaryPrimitives.WriteInt32BigEndian(header[8..], 0);
-        BinaryPrimitives.WriteUInt32BigEndian(header[12..], TextOid);
+        // The array's length, its header (dimensions, no NULLs, element type, then length and lower bound of its one
+        // dimension when it has elements), and each element as a length and its two bytes.
+        var headerLength = values.Length > 0 ? 20 : 12;
+        var span = Reserve(4 + headerLength + 6 * values.Length);
+        BinaryPrimitives.WriteInt32BigEndian(span, headerLength + 6 * values.Length);
+        BinaryPrimitives.WriteInt32BigEndian(span[4..], values.Length > 0 ? 1 : 0);
+        BinaryPrimitives.WriteInt32BigEndian(span[8..], 0);
+        BinaryPrimitives.WriteUInt32BigEndian(span[12..], Int16Oid);
         if (values.Length > 0)
         {
-            BinaryPrimitives.WriteInt32BigEndian(header[16..], values.Length);
-            BinaryPrimitives.WriteInt32BigEndian(header[20..], 1);
+            BinaryPrimitives.WriteInt32BigEndian(span[16..], values.Length);
+            BinaryPrimitives.WriteInt32BigEndian(span[20..], 1);
         }
+        var elements = span[(4 + headerLength)..];
         foreach (var value in values)
         {
-            WriteText(value);
+            BinaryPrimitives.WriteInt32BigEndian(elements, 2);
+            BinaryPrimitives.WriteInt16BigEndian(elements[4..], value);
+            elements = elements[6..];
         }
-        // The array's own length, now that its elements are written.
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(start), _length - start - 4);
     }
 
     /// <summary>Hands the buffer to the copy stream once it is nearly full; call between rows.</summary>

@@ -1,0 +1,107 @@
+using System.Net;
+using Ingestion.Api.Features.Fields;
+using Ingestion.Tests.Features.Query;
+using Ingestion.Tests.Harness;
+using Npgsql;
+
+namespace Ingestion.Tests.Infrastructure.Database;
+
+/// <summary>Forward-only migrations carry the values already stored, as readers and filters see them, to the new shape.</summary>
+[Collection(SharedAppCollection.Name)]
+public sealed class SchemaMigrationTests
+{
+    /// <summary>
+    /// Values stored as option text before migration 0018 read back, and filter, by name after it: in a field's
+    /// attached partition, and in a table still being bulk-loaded (not yet attached). The database is put back in its
+    /// shape before 0018 (text selections, 0018 not applied), as a database of that release would be.
+    /// </summary>
+    [Fact]
+    public async Task Multi_enum_selections_stored_as_text_before_0018_read_and_filter_by_name_after_it()
+    {
+        var database = await TestDatabase.IsolatedConnectionStringAsync();
+        string[] options = ["red", "green", "blue"];
+        Guid dataset, loading;
+        IReadOnlyList<Guid> media;
+        string token;
+        await using (var before = await IngestionApp.StartAsync(connectionString: database))
+        {
+            var api = await before.NewWorkspaceClientAsync();
+            token = api.Http.DefaultRequestHeaders.Authorization!.Parameter!;
+            dataset = await api.CreateDatasetAsync();
+            media = await api.RegisterMediaAsync(dataset, ["a.jpg", "b.jpg", "c.jpg"]);
+            var (_, status) = await api.IngestAsync(dataset, "colors", "enum",
+                [new { media_id = media[0], value = new[] { "blue", "red" } }, new { media_id = media[1], value = new[] { "green" } }],
+                options, isMulti: true);
+            status["inserted_rows"]!.GetValue<long>().ShouldBe(2);
+            // A second field whose table is still unattached, as during its first upload.
+            await api.DeclareFieldAsync(dataset, "tags", "enum", options, isMulti: true);
+            loading = await FieldIdAsync(database, dataset, "tags");
+        }
+
+        await using (var conn = new NpgsqlConnection(database))
+        {
+            await conn.OpenAsync();
+            await using (var downgrade = new NpgsqlCommand("""
+                DO $$
+                DECLARE t text;
+                BEGIN
+                    FOR t IN SELECT unattached_field_values_tables() LOOP
+                        EXECUTE format('ALTER TABLE %I ALTER COLUMN value_enums TYPE text[] USING field_value_enum_names(field_id, value_enums)', t);
+                    END LOOP;
+                END
+                $$;
+                ALTER TABLE field_values ALTER COLUMN value_enums TYPE text[] USING field_value_enum_names(field_id, value_enums);
+                DROP FUNCTION field_value_enum_numbers, field_value_enum_names, unattached_field_values_tables;
+                DELETE FROM schema_migrations WHERE version = '0018_multi_enum_values_as_option_numbers';
+                """, conn))
+            {
+                await downgrade.ExecuteNonQueryAsync();
+            }
+            await using (var insert = new NpgsqlCommand($"""
+                INSERT INTO {FieldValueTables.TableName(loading)} (media_id, task_id, row_index, value_enums)
+                VALUES ($1, gen_random_uuid(), 0, ARRAY['green', 'blue'])
+                """, conn) { Parameters = { new() { Value = media[2] } } })
+            {
+                await insert.ExecuteNonQueryAsync();
+            }
+            (await ScalarAsync<string>(conn, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'field_values'::regclass AND attname = 'value_enums'"))
+                .ShouldBe("text[]");
+        }
+
+        await using var after = await IngestionApp.StartAsync(connectionString: database);
+        var client = ApiClient.For(after.CreateClient(), token);
+
+        (await client.MediaValuesAsync(dataset, media[0])).Single()!["value"]!.ToJsonString().ShouldBe("""["blue","red"]""");
+        (await client.MediaValuesAsync(dataset, media[1])).Single()!["value"]!.ToJsonString().ShouldBe("""["green"]""");
+        (await client.AllMatchesAsync(dataset, "colors HAS ANY (\"red\")")).ShouldBe([media[0]]);
+        (await client.AllMatchesAsync(dataset, "colors HAS ALL (\"green\")")).ShouldBe([media[1]]);
+        (await client.AllMatchesAsync(dataset, "colors = (\"red\", \"blue\")")).ShouldBe([media[0]]);
+        await using (var conn = new NpgsqlConnection(database))
+        {
+            await conn.OpenAsync();
+            (await ScalarAsync<short[]>(conn, $"SELECT value_enums FROM {FieldValueTables.TableName(loading)}")).ShouldBe(new short[] { 2, 3 });
+        }
+        // A new upload to the migrated field stores beside the migrated values.
+        var followUp = await client.FollowUpTaskAsync(dataset, "colors");
+        (await client.UploadRowsAsync(dataset, followUp, [new { media_id = media[2], value = new[] { "red", "green" } }])).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        (await client.WaitForTaskAsync(dataset, followUp))["inserted_rows"]!.GetValue<long>().ShouldBe(1);
+        (await client.AllMatchesAsync(dataset, "colors HAS ANY (\"red\")")).Order().ShouldBe(new[] { media[0], media[2] }.Order());
+    }
+
+    private static async Task<Guid> FieldIdAsync(string database, Guid dataset, string name)
+    {
+        await using var conn = new NpgsqlConnection(database);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT field_id FROM fields WHERE dataset_id = $1 AND field_name = $2", conn)
+        {
+            Parameters = { new() { Value = dataset }, new() { Value = name } },
+        };
+        return (Guid)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, string sql)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        return (T)(await cmd.ExecuteScalarAsync())!;
+    }
+}
