@@ -36,9 +36,19 @@ public sealed class FieldDefinition
     /// Each option's number, its position in <see cref="EnumOptions"/> from 1: what a multi-select value stores for it
     /// (migration 0018). Options never change once declared, so neither do their numbers.
     /// </summary>
-    public Dictionary<string, short> OptionNumbers => _optionNumbers ??=
-        EnumOptions.Select((option, i) => (option, number: checked((short)(i + 1))))
-            .ToDictionary(o => o.option, o => o.number, StringComparer.Ordinal);
+    public Dictionary<string, short> OptionNumbers => _optionNumbers ??= NumberOptions(EnumOptions);
+
+    // The first of two equal options keeps its number, as array_position finds it in SQL (the declaration schema
+    // refuses repeats; this only keeps a field declared otherwise readable).
+    private static Dictionary<string, short> NumberOptions(IReadOnlyList<string> options)
+    {
+        var numbers = new Dictionary<string, short>(options.Count, StringComparer.Ordinal);
+        for (var i = 0; i < options.Count; i++)
+        {
+            numbers.TryAdd(options[i], checked((short)(i + 1)));
+        }
+        return numbers;
+    }
 
     /// <summary>The names of a multi-select value's option numbers, in its order.</summary>
     public string[] OptionNames(short[] numbers) => Array.ConvertAll(numbers, n => EnumOptions[n - 1]);
