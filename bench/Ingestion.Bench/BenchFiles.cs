@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Bogus;
+using Ingestion.Api.Features.Fields;
 
 namespace Ingestion.Bench;
 
@@ -114,9 +115,13 @@ public static class BenchFiles
     public static string[] PickOptions(Randomizer random) =>
         random.Shuffle(Options).Take(random.Number(1, 3)).ToArray();
 
-    /// <summary>A selection's option numbers, as the service stores it: each option's position in <see cref="Options"/>, from 1.</summary>
-    public static short[] OptionNumbers(string[] selection) =>
-        Array.ConvertAll(selection, o => (short)(Array.IndexOf(Options, o) + 1));
+    private static readonly FieldDefinition MultiEnum = new()
+    {
+        FieldId = Guid.Empty, DatasetId = Guid.Empty, Name = "bench", Type = FieldType.Enum, IsMulti = true, EnumOptions = Options,
+    };
+
+    /// <summary>A selection's option numbers, as the service stores it (<see cref="FieldDefinition.OptionNumbers"/>).</summary>
+    public static short[] OptionNumbers(string[] selection) => Array.ConvertAll(selection, o => MultiEnum.OptionNumbers[o]);
 
     /// <summary>An invalid row of one of the kinds users actually send, picked at random.</summary>
     private static void WriteInvalid(Utf8JsonWriter json, BenchType type, Randomizer random, long i, bool previousValid)

@@ -111,9 +111,7 @@ public static partial class QueryBenchmark
             ("url", "link", null, false, "value_text", NpgsqlDbType.Text, i => $"https://cdn{random.Int(1, 4)}.example.com/bench/{i}.jpg"),
             ("lighting", "enum", Lighting, false, "value_text", NpgsqlDbType.Text, _ => random.ArrayElement(Lighting)),
             ("scene", "enum", scenes, false, "value_text", NpgsqlDbType.Text, _ => random.ArrayElement(scenes)),
-            // A selection by option number, as the service stores it (migration 0018).
-            ("colors", "enum", Colors, true, "value_enums", NpgsqlDbType.Array | NpgsqlDbType.Smallint,
-                _ => random.Shuffle(Colors).Take(random.Int(1, 3)).Select(c => (short)(Array.IndexOf(Colors, c) + 1)).ToArray()),
+            ("colors", "enum", Colors, true, "value_enums", NpgsqlDbType.Array | NpgsqlDbType.Smallint, _ => random.Shuffle(Colors).Take(random.Int(1, 3)).ToArray()),
         };
         // Each field is loaded as the service bulk-loads a field's first upload: COPY into its own table, then its
         // indexes are built and the table attached, by the service's own code.
@@ -127,11 +125,12 @@ public static partial class QueryBenchmark
                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                 """, fieldId, workspace, dataset, f.Name, f.Type, (object?)f.Options ?? DBNull.Value, f.IsMulti);
             await ExecAsync(conn, "SELECT create_field_values_table($1)", fieldId);
-            definitions.Add(new FieldDefinition
+            var definition = new FieldDefinition
             {
                 FieldId = fieldId, DatasetId = dataset, Name = f.Name, Type = FieldDefinition.ParseType(f.Type)!.Value, IsMulti = f.IsMulti,
                 EnumOptions = f.Options ?? [],
-            });
+            };
+            definitions.Add(definition);
             await using var copy = await conn.BeginBinaryImportAsync(
                 $"COPY {FieldValueTables.TableName(fieldId)} (field_id, media_id, task_id, row_index, {f.Column}) FROM STDIN (FORMAT BINARY)");
             for (var i = 0; i < items; i++)
@@ -141,7 +140,9 @@ public static partial class QueryBenchmark
                 await copy.WriteAsync(mediaIds[i], NpgsqlDbType.Uuid);
                 await copy.WriteAsync(taskId, NpgsqlDbType.Uuid);
                 await copy.WriteAsync((long)i, NpgsqlDbType.Bigint);
-                await copy.WriteAsync(f.Value(i), f.DbType);
+                // A selection goes in by option number, as the service stores it (migration 0018).
+                var value = f.Value(i);
+                await copy.WriteAsync(value is string[] selection ? Array.ConvertAll(selection, o => definition.OptionNumbers[o]) : value, f.DbType);
             }
             await copy.CompleteAsync();
         }

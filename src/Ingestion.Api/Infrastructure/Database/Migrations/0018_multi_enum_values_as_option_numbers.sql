@@ -10,6 +10,7 @@
 -- against 0.63 s, the table 93 MB against 115 MB, the GIN index built in 0.28 s against 0.42 s.
 --
 -- The numbers of a selection, for the names of field p_field_id's options; NULL for a name that is not an option.
+-- A function because ALTER COLUMN ... USING takes no subquery.
 CREATE FUNCTION field_value_enum_numbers(p_field_id uuid, p_names text[]) RETURNS smallint[] LANGUAGE sql STABLE STRICT
     RETURN (SELECT array_agg(array_position(f.enum_options, u.name)::smallint ORDER BY u.i)
             FROM fields f, unnest(p_names) WITH ORDINALITY u(name, i)
