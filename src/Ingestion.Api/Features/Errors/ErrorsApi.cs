@@ -86,27 +86,7 @@ public static class ErrorsApi
             return UploadsApi.TaskNotFound(taskId);
         }
 
-        var errors = new List<RowErrorItem>(pageSize + 1);
-        await using (var cmd = new NpgsqlCommand("""
-            SELECT row_index, media_id, file_name, value, error_code, reason, line, col, is_file_error
-            FROM row_errors
-            WHERE task_id = $1 AND workspace_id = $2 AND row_index > $3 AND ($4::text[] IS NULL OR error_code = ANY($4))
-            ORDER BY row_index
-            LIMIT $5
-            """, conn))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = taskId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = after });
-            cmd.Parameters.Add(CodesParameter(errorCodes));
-            cmd.Parameters.Add(new NpgsqlParameter { Value = pageSize + 1 });
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                errors.Add(new RowErrorItem(r.GetInt64(0), Text(r, 1), Text(r, 2), Text(r, 3), r.GetString(4), r.GetString(5),
-                    r.IsDBNull(6) ? null : r.GetInt64(6), r.IsDBNull(7) ? null : r.GetInt64(7), r.GetBoolean(8)));
-            }
-        }
+        var errors = await RowErrorBlocks.PageAsync(conn, taskId, workspaceId, after, errorCodes, pageSize + 1, ct);
         string? next = null;
         if (errors.Count > pageSize)
         {
@@ -114,18 +94,7 @@ public static class ErrorsApi
             next = WriteCursor(errors[^1].RowIndex);
         }
 
-        var byCode = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        await using (var cmd = new NpgsqlCommand(
-            "SELECT error_code, count(*) FROM row_errors WHERE task_id = $1 AND workspace_id = $2 GROUP BY error_code", conn))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = taskId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = workspaceId });
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-            {
-                byCode[r.GetString(0)] = r.GetInt64(1);
-            }
-        }
+        var byCode = await RowErrorBlocks.CountsAsync(conn, taskId, workspaceId, ct);
         return TypedResults.Ok(new ErrorPage(taskId, status, new ErrorSummary(byCode.Values.Sum(), byCode), errors, next));
     }
 

@@ -1,3 +1,4 @@
+using Ingestion.Api.Features.Errors;
 using Npgsql;
 
 namespace Ingestion.Api.Features.Uploads;
@@ -41,20 +42,9 @@ public static class TaskStatusQuery
                 s == TaskStatuses.InProgress ? phase : null);
         }
 
-        var samples = new List<SampleError>();
-        await using (var cmd = new NpgsqlCommand("""
-            SELECT row_index, media_id, error_code, reason, value, line, col
-            FROM row_errors WHERE task_id = $1
-            ORDER BY row_index LIMIT $2
-            """, conn) { Parameters = { new() { Value = taskId }, new() { Value = sampleErrors } } })
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
-        {
-            while (await r.ReadAsync(ct))
-            {
-                samples.Add(new SampleError(r.GetInt64(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2), r.GetString(3),
-                    r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetInt64(5), r.IsDBNull(6) ? null : r.GetInt64(6)));
-            }
-        }
+        var samples = (await RowErrorBlocks.PageAsync(conn, taskId, workspaceId, -1, null, sampleErrors, ct))
+            .Select(e => new SampleError(e.RowIndex, e.MediaId, e.ErrorCode, e.Reason, e.Value, e.Line, e.Column))
+            .ToList();
         return status with { SampleErrors = samples };
     }
 

@@ -443,8 +443,10 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using (var cmd = new NpgsqlCommand("""
             WITH file_error AS (
-                INSERT INTO row_errors (task_id, row_index, workspace_id, error_code, reason, line, col, is_file_error)
-                SELECT $1, $2, $3, $4, $5, $6, $7, true
+                INSERT INTO row_error_blocks (task_id, first_row, last_row, workspace_id, error_count, codes, code_counts,
+                                              row_indexes, media_ids, file_names, error_codes, reasons, row_values, lines, cols, file_errors)
+                SELECT $1, $2, $2, $3, 1, ARRAY[$4], ARRAY[1], ARRAY[$2], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[$4], ARRAY[$5],
+                       ARRAY[NULL::text], ARRAY[$6], ARRAY[$7], ARRAY[true]
                 WHERE $4::text IS NOT NULL
                 ON CONFLICT DO NOTHING
                 RETURNING 1

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Ingestion.Api.Features.Errors;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Infrastructure.Database;
 using Npgsql;
@@ -23,7 +24,6 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     // LedgerAt: where a bulk load's ledger holds the row's item, looked up when the batch is sealed (-1: not there).
     private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value, int LedgerAt = -1);
 
-    private readonly record struct PendingError(long RowIndex, long Line, string? MediaId, string? FileName, string Code, string Reason, string? Value);
 
     private readonly List<StagedValue> _staged = [];
 
@@ -37,7 +37,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     private MediaValueLedger? _ledger;
     private SliceSpill? _spill;
     private string? _classifySql;
-    private readonly List<PendingError> _errors = [];
+    private readonly List<RowErrorEntry> _errors = [];
     private bool _hasFileNames;
 
     public int Count => _staged.Count + _errors.Count;
@@ -91,7 +91,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         {
             var mediaId = row.MediaIdState == MediaIdState.Valid ? row.MediaId.ToString() : row.MediaIdText ?? row.FileName;
             var fileName = row.MediaIdState == MediaIdState.Missing ? row.FileName : null;
-            _errors.Add(new PendingError(row.RowIndex, row.Line, mediaId, fileName, e.Code, e.Reason, ValueValidator.StoredValue(row)));
+            AddError(row.RowIndex, row.Line, mediaId, fileName, e.Code, e.Reason, ValueValidator.StoredValue(row));
             return;
         }
         var byName = row.MediaIdState != MediaIdState.Valid;
@@ -181,7 +181,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         }
         if (_errors.Count > 0)
         {
-            await CopyErrorsAsync(conn, ct);
+            await WriteErrorsAsync(conn, ct);
             timings.Errors += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
         }
         await CheckpointAsync(conn, inserted, errors, ct);
@@ -281,7 +281,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         timings.Copy += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
         if (_errors.Count > 0)
         {
-            await CopyErrorsAsync(conn, ct);
+            await WriteErrorsAsync(conn, ct);
             timings.Errors += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
         }
         await CheckpointAsync(conn, inserted, _errors.Count, ct);
@@ -305,7 +305,11 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     /// <summary>A refused row reported as the SQL classify reports it: the item's id when known, the value as stored.</summary>
     private void Refuse(StagedValue s, Guid? mediaId, string code, string reason) =>
-        _errors.Add(new PendingError(s.RowIndex, s.Line, mediaId?.ToString() ?? s.FileName, s.FileName, code, reason, ShownValue(s.Value)));
+        AddError(s.RowIndex, s.Line, mediaId?.ToString() ?? s.FileName, s.FileName, code, reason, ShownValue(s.Value));
+
+    private void AddError(long rowIndex, long line, string? mediaId, string? fileName, string code, string reason, string? value) =>
+        _errors.Add(new RowErrorEntry(rowIndex, line, mediaId is null ? null : PgText.Storable(ValueValidator.Truncate(mediaId, 200)),
+            PgText.Storable(fileName), code, PgText.Storable(reason)!, PgText.Storable(value)));
 
     /// <summary>
     /// The value as the SQL classify's coalesce(value_text, value_float::text, …) shows it, except that a float is in
@@ -410,11 +414,10 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             {{store}}
         ),
         errors AS (
-            INSERT INTO row_errors (task_id, row_index, workspace_id, media_id, file_name, error_code, reason, value, line)
-            SELECT $1, row_index, $4, coalesce(media_id::text, file_name), file_name,
+            SELECT row_index, coalesce(media_id::text, file_name) AS media_id, file_name,
                    CASE WHEN NOT known THEN 'media_not_found'
                         WHEN existing_task = $1 OR occurrence > 1 THEN 'duplicate_media_id'
-                        ELSE 'value_already_set' END,
+                        ELSE 'value_already_set' END AS error_code,
                    CASE WHEN NOT known AND media_id IS NULL THEN
                             format('No media item named %s is registered in this dataset. Register it first, or fix the file_name.', to_json(file_name))
                         WHEN NOT known THEN
@@ -425,19 +428,21 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                             format('media_id %s already has a value from row %s of this file; a media item holds one value per field. Keep one of the rows.', media_id, first_row)
                         ELSE
                             format('media_id %s already has a value for this field from an earlier upload; values are immutable. Drop this row.', media_id)
-                   END,
+                   END AS reason,
                    coalesce(value_text, value_float::text,
                             to_char(value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                            array_to_json(field_value_enum_names($3, value_enums))::text),
+                            array_to_json(field_value_enum_names($3, value_enums))::text) AS value,
                    line
             FROM (SELECT * FROM s WHERE NOT known OR occurrence > 1 OR media_id NOT IN (SELECT media_id FROM inserted)) refused
             -- LATERAL ... LIMIT 1: a key probe per refused row, never a scan of the field's values.
             LEFT JOIN LATERAL (
                 {{existing}}
             ) v ON true
-            RETURNING 1
+        ),
+        error_block AS (
+            {{RowErrorBlocks.InsertFromCteSql("$4")}}
         )
-        SELECT (SELECT count(*) FROM errors), (SELECT count(*) FROM inserted)
+        SELECT (SELECT coalesce(sum(error_count), 0) FROM error_block), (SELECT count(*) FROM inserted)
         """;
 
     private async Task CopyStagedAsync(NpgsqlConnection conn, CancellationToken ct)
@@ -460,24 +465,11 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         await w.CompleteAsync(ct);
     }
 
-    private async Task CopyErrorsAsync(NpgsqlConnection conn, CancellationToken ct)
+    // The batch's errors as one block, in row order: a bulk load refuses rows for their item after those it refused for
+    // their value, which may come later in the file.
+    private async Task WriteErrorsAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        await using var w = await BinaryCopyWriter.BeginAsync(conn,
-            "COPY row_errors (task_id, row_index, workspace_id, media_id, file_name, error_code, reason, value, line) FROM STDIN (FORMAT BINARY)", ct);
-        foreach (var e in _errors)
-        {
-            w.StartRow(9);
-            w.WriteUuid(taskId);
-            w.WriteInt64(e.RowIndex);
-            w.WriteUuid(workspaceId);
-            w.WriteText(e.MediaId is null ? null : PgText.Storable(ValueValidator.Truncate(e.MediaId, 200)));
-            w.WriteText(PgText.Storable(e.FileName));
-            w.WriteText(e.Code);
-            w.WriteText(PgText.Storable(e.Reason));
-            w.WriteText(PgText.Storable(e.Value));
-            w.WriteInt64(e.Line);
-            await w.FlushIfFullAsync(ct);
-        }
-        await w.CompleteAsync(ct);
+        _errors.Sort(static (a, b) => a.RowIndex.CompareTo(b.RowIndex));
+        await RowErrorBlocks.InsertAsync(conn, taskId, workspaceId, _errors, ct);
     }
 }

@@ -96,6 +96,11 @@ public sealed class BulkLoadTests(SharedApp shared)
         bulkErrors.ShouldContain(e => e.Contains("media_not_found") && e.Contains(byName ? "No media item named \"frame é missing.jpg\"" : "No media item with media_id"));
         bulkErrors.ShouldContain(e => e.Contains("duplicate_media_id") && e.Contains("from row 1 of this file"));
         (await LinesAsync(db, ValuesSql, bulkTask)).ShouldBe(await LinesAsync(db, ValuesSql, followUp));
+        foreach (var task in new[] { bulkTask, followUp })
+        {
+            await ErrorListPagesEveryErrorOnceInRowOrderAsync(api, db, dataset, task, null);
+            await ErrorListPagesEveryErrorOnceInRowOrderAsync(api, db, dataset, task, "media_not_found");
+        }
 
         // A repeat of the file on the bulk-loaded field now goes through SQL: every stored row is already set there.
         var again = await api.FollowUpTaskAsync(dataset, "bulk");
@@ -196,6 +201,40 @@ public sealed class BulkLoadTests(SharedApp shared)
             : new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(i * 3601.25).ToString("O"),
         _ => $"label \"{i}\" ü",
     };
+
+    /// <summary>
+    /// Pages through the task's error list seven at a time, as a client would, and holds it to every error the task
+    /// stored, once each, in row order. A bulk load in passes stores blocks of errors that overlap in rows (each later
+    /// pass refuses rows from all over the file), and the SQL path stores two blocks a batch (type errors and item
+    /// verdicts), so a page must merge them.
+    /// </summary>
+    private static async Task ErrorListPagesEveryErrorOnceInRowOrderAsync(ApiClient api, NpgsqlConnection db, Guid dataset, Guid task, string? code)
+    {
+        var stored = new List<long>();
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT row_index FROM row_errors WHERE task_id = $1 AND ($2::text IS NULL OR error_code = $2) ORDER BY row_index", db)
+            { Parameters = { new() { Value = task }, new() { Value = (object?)code ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text } } })
+        await using (var r = await cmd.ExecuteReaderAsync())
+        {
+            while (await r.ReadAsync())
+            {
+                stored.Add(r.GetInt64(0));
+            }
+        }
+        stored.ShouldNotBeEmpty();
+        var listed = new List<long>();
+        string? cursor = null;
+        do
+        {
+            var page = await api.ErrorsAsync(dataset, task, "limit=7" + (code is null ? "" : $"&error_code={code}") + (cursor is null ? "" : $"&cursor={cursor}"));
+            listed.AddRange(page["errors"]!.AsArray().Select(e => e!["row_index"]!.GetValue<long>()));
+            page["summary"]!["total"]!.GetValue<long>().ShouldBe(await db.ScalarAsync<long>(
+                "SELECT count(*) FROM row_errors WHERE task_id = $1", CancellationToken.None, task));
+            cursor = page["next_cursor"]?.GetValue<string>();
+        }
+        while (cursor is not null);
+        listed.ShouldBe(stored, $"the error list of task {task}, error_code {code ?? "any"}");
+    }
 
     private static async Task<List<string>> LinesAsync(NpgsqlConnection db, string sql, object arg)
     {
