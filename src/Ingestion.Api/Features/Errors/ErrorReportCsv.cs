@@ -49,11 +49,13 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
         CsvCells.AppendRow(line, byFileName ? "file_name" : "media_id", "value", "row_index", "error_code", "error_message");
 
         // In a report that needs the media_id column, a row that named its item by a registered file name is
-        // given that item's id, so the row can be sent back as it stands.
+        // given that item's id, so the row can be sent back as it stands. LATERAL ... LIMIT 1 keeps that a key probe
+        // per error: as a join, statistics from before the dataset's items were registered would have the planner
+        // read all of them for every error (ValueBatch's classify met that).
         await using var rows = new NpgsqlCommand("""
             SELECT coalesce(m.media_id::text, e.media_id), e.file_name, e.value, e.row_index, e.error_code, e.reason
             FROM row_errors e
-            LEFT JOIN media_items m ON m.dataset_id = $4 AND m.file_name = e.file_name
+            LEFT JOIN LATERAL (SELECT m.media_id FROM media_items m WHERE m.dataset_id = $4 AND m.file_name = e.file_name LIMIT 1) m ON true
             WHERE e.task_id = $1 AND e.workspace_id = $2 AND NOT e.is_file_error AND ($3::text[] IS NULL OR e.error_code = ANY($3))
             ORDER BY e.row_index
             """, conn);
