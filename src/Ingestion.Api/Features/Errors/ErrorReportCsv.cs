@@ -27,14 +27,21 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
         before uploading it again.
         """;
 
+    private const int ReportPageRows = 4096;
+
     public async Task ExecuteAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
         await using var conn = await db.OpenConnectionAsync(ct);
+        // file_name heads the first column only if every failed row named its item by file name: the first row that
+        // did not settles it, so a report of rows named by id does not read every block first.
         bool byFileName;
         await using (var cmd = new NpgsqlCommand("""
-            SELECT coalesce(bool_and(file_name IS NOT NULL), false) FROM row_errors
-            WHERE task_id = $1 AND workspace_id = $2 AND NOT is_file_error AND ($3::text[] IS NULL OR error_code = ANY($3))
+            SELECT EXISTS (SELECT 1 FROM row_errors
+                           WHERE task_id = $1 AND workspace_id = $2 AND NOT is_file_error AND ($3::text[] IS NULL OR error_code = ANY($3)))
+               AND NOT EXISTS (SELECT 1 FROM row_errors
+                               WHERE task_id = $1 AND workspace_id = $2 AND NOT is_file_error AND file_name IS NULL
+                                 AND ($3::text[] IS NULL OR error_code = ANY($3)))
             """, conn))
         {
             AddFilter(cmd);
@@ -52,24 +59,40 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
         // given that item's id, so the row can be sent back as it stands. LATERAL ... LIMIT 1 keeps that a key probe
         // per error: as a join, statistics from before the dataset's items were registered would have the planner
         // read all of them for every error (ValueBatch's classify met that).
-        await using var rows = new NpgsqlCommand("""
-            SELECT coalesce(m.media_id::text, e.media_id), e.file_name, e.value, e.row_index, e.error_code, e.reason
-            FROM row_errors e
-            LEFT JOIN LATERAL (SELECT m.media_id FROM media_items m WHERE m.dataset_id = $4 AND m.file_name = e.file_name LIMIT 1) m ON true
-            WHERE e.task_id = $1 AND e.workspace_id = $2 AND NOT e.is_file_error AND ($3::text[] IS NULL OR e.error_code = ANY($3))
+        // The report is read a page at a time, as the error list pages, so its first rows go out at once: sorting a
+        // task's every error before the first would take seconds for millions.
+        var sql = $"""
+            SELECT coalesce(m.media_id::text, e.media_id), e.file_name, e.value, e.row_index, e.error_code, e.reason, e.is_file_error
+            FROM ({RowErrorBlocks.PageSql}) e
+            LEFT JOIN LATERAL (SELECT m.media_id FROM media_items m WHERE m.dataset_id = $6 AND m.file_name = e.file_name LIMIT 1) m ON true
             ORDER BY e.row_index
-            """, conn);
-        AddFilter(rows);
-        rows.Parameters.Add(new NpgsqlParameter { Value = datasetId });
-        await using var r = await rows.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+            """;
+        long after = -1;
+        for (var read = ReportPageRows; read == ReportPageRows;)
         {
-            var item = byFileName || r.IsDBNull(0) ? ErrorsApi.Text(r, 1) : r.GetString(0);
-            CsvCells.AppendRow(line, item, ErrorsApi.Text(r, 2), r.GetInt64(3).ToString(), r.GetString(4), r.GetString(5));
-            if (line.Length >= 32 * 1024)
+            await using var rows = new NpgsqlCommand(sql, conn)
             {
-                await writer.WriteAsync(line, ct);
-                line.Clear();
+                Parameters =
+                {
+                    new() { Value = taskId }, new() { Value = workspaceId }, new() { Value = after }, ErrorsApi.CodesParameter(errorCodes),
+                    new() { Value = ReportPageRows }, new() { Value = datasetId },
+                },
+            };
+            await using var r = await rows.ExecuteReaderAsync(ct);
+            for (read = 0; await r.ReadAsync(ct); read++)
+            {
+                after = r.GetInt64(3);
+                if (r.GetBoolean(6))
+                {
+                    continue;
+                }
+                var item = byFileName || r.IsDBNull(0) ? ErrorsApi.Text(r, 1) : r.GetString(0);
+                CsvCells.AppendRow(line, item, ErrorsApi.Text(r, 2), after.ToString(), r.GetString(4), r.GetString(5));
+                if (line.Length >= 32 * 1024)
+                {
+                    await writer.WriteAsync(line, ct);
+                    line.Clear();
+                }
             }
         }
         await writer.WriteAsync(line, ct);

@@ -77,7 +77,7 @@ internal static class RowErrorBlocks
     // that starts after it cannot hold one. A block straddling row $3 is counted as holding none, so the bound errs
     // wide, never narrow. Only the blocks within it are read and unnested: a page of a single-pass task reads one or
     // two blocks, however many the task has.
-    private const string PageSql = """
+    internal const string PageSql = """
         WITH candidates AS (
             SELECT last_row,
                    sum(CASE WHEN first_row <= $3 THEN 0
