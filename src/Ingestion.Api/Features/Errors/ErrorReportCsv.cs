@@ -56,15 +56,14 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
         CsvCells.AppendRow(line, byFileName ? "file_name" : "media_id", "value", "row_index", "error_code", "error_message");
 
         // In a report that needs the media_id column, a row that named its item by a registered file name is
-        // given that item's id, so the row can be sent back as it stands. LATERAL ... LIMIT 1 keeps that a key probe
-        // per error: as a join, statistics from before the dataset's items were registered would have the planner
-        // read all of them for every error (ValueBatch's classify met that).
+        // given that item's id, so the row can be sent back as it stands: a key probe per error (media_id_by_name,
+        // migration 0020), whatever the statistics say about a newly registered dataset.
         // The report is read a page at a time, as the error list pages, so its first rows go out at once: sorting a
         // task's every error before the first would take seconds for millions.
         var sql = $"""
-            SELECT coalesce(m.media_id::text, e.media_id), e.file_name, e.value, e.row_index, e.error_code, e.reason, e.is_file_error
+            SELECT coalesce(media_id_by_name($6, e.file_name)::text, e.media_id), e.file_name, e.value, e.row_index, e.error_code,
+                   e.reason, e.is_file_error
             FROM ({RowErrorBlocks.PageSql}) e
-            LEFT JOIN LATERAL (SELECT m.media_id FROM media_items m WHERE m.dataset_id = $6 AND m.file_name = e.file_name LIMIT 1) m ON true
             ORDER BY e.row_index
             """;
         long after = -1;
