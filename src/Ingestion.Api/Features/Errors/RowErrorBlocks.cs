@@ -54,21 +54,21 @@ internal static class RowErrorBlocks
 
     /// <summary>
     /// The SQL that stores, as one block, the refused rows a statement's CTE <c>errors</c> yields (row_index, media_id,
-    /// file_name, error_code, reason, value, line), with $1 the task and <paramref name="workspace"/> its workspace;
-    /// it stores nothing when there are none. Its rows return the block's error_count.
+    /// file_name, error_code, reason, value, line), with $1 the task and $4 its workspace; it stores nothing when there
+    /// are none. Its rows return the block's error_count.
     /// </summary>
-    public static string InsertFromCteSql(string workspace) => $"""
+    public const string InsertFromErrorsCteSql = """
         INSERT INTO row_error_blocks (task_id, first_row, last_row, workspace_id, error_count, codes, code_counts,
                                       row_indexes, media_ids, file_names, error_codes, reasons, row_values, lines, cols, file_errors)
-        SELECT $1, min(row_index), max(row_index), {workspace}, count(*),
-               (SELECT array_agg(error_code ORDER BY error_code) FROM (SELECT DISTINCT error_code FROM errors) c),
-               (SELECT array_agg(n ORDER BY error_code) FROM (SELECT error_code, count(*)::integer AS n FROM errors GROUP BY error_code) c),
+        SELECT $1, min(row_index), max(row_index), $4, count(*), c.codes, c.code_counts,
                array_agg(row_index ORDER BY row_index), array_agg(media_id ORDER BY row_index),
                array_agg(file_name ORDER BY row_index), array_agg(error_code ORDER BY row_index),
                array_agg(reason ORDER BY row_index), array_agg(value ORDER BY row_index), array_agg(line ORDER BY row_index),
                array_fill(NULL::bigint, ARRAY[count(*)::integer]), array_fill(false, ARRAY[count(*)::integer])
         FROM errors
-        HAVING count(*) > 0
+        CROSS JOIN (SELECT array_agg(error_code ORDER BY error_code) AS codes, array_agg(n ORDER BY error_code) AS code_counts
+                    FROM (SELECT error_code, count(*)::integer AS n FROM errors GROUP BY error_code) per_code) c
+        GROUP BY c.codes, c.code_counts
         RETURNING error_count
         """;
 

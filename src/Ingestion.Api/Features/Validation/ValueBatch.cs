@@ -24,7 +24,6 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     // LedgerAt: where a bulk load's ledger holds the row's item, looked up when the batch is sealed (-1: not there).
     private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value, int LedgerAt = -1);
 
-
     private readonly List<StagedValue> _staged = [];
 
     // What a bulk load's flush decided for each staged row: a claim's verdict, or why the row is not this pass's to claim.
@@ -158,7 +157,10 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             {
                 // A probe of the (dataset_id, file_name) key per unresolved row (media_id_by_name, migration 0020).
                 await using var resolve = new NpgsqlCommand(
-                    "UPDATE upload_staging SET media_id = media_id_by_name($1, file_name) WHERE media_id IS NULL", conn) { Parameters = { new() { Value = field.DatasetId } } };
+                    "UPDATE upload_staging SET media_id = media_id_by_name($1, file_name) WHERE media_id IS NULL", conn)
+                {
+                    Parameters = { new() { Value = field.DatasetId } },
+                };
                 await resolve.ExecuteNonQueryAsync(ct);
             }
             await using var classify = new NpgsqlCommand(dryRun ? DryRunClassifySql : _classifySql ??= ClassifySql(FieldValueTables.TableName(field.FieldId)), conn)
@@ -455,7 +457,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             ) v ON true
         ),
         error_block AS (
-            {{RowErrorBlocks.InsertFromCteSql("$4")}}
+            {{RowErrorBlocks.InsertFromErrorsCteSql}}
         )
         SELECT (SELECT coalesce(sum(error_count), 0) FROM error_block), (SELECT count(*) FROM inserted)
         """;
