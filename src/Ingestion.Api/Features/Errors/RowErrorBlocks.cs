@@ -3,9 +3,9 @@ using NpgsqlTypes;
 
 namespace Ingestion.Api.Features.Errors;
 
-/// <summary>One row error as a task records it.</summary>
+/// <summary>One row error as a task records it; a file-level error (the file broken from that row on) has a column too.</summary>
 internal readonly record struct RowErrorEntry(long RowIndex, long? Line, string? MediaId, string? FileName, string Code, string Reason,
-    string? Value);
+    string? Value, long? Column = null, bool IsFileError = false);
 
 /// <summary>
 /// Row errors are kept a block at a time (migration 0019): each checkpoint writes the errors it found as one row of
@@ -20,22 +20,26 @@ internal static class RowErrorBlocks
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         """;
 
-    /// <summary>Writes <paramref name="errors"/>, sorted by row and none of them refused before, as one block.</summary>
-    public static async Task InsertAsync(NpgsqlConnection conn, Guid taskId, Guid workspaceId, IReadOnlyList<RowErrorEntry> errors,
-        CancellationToken ct)
+    /// <summary>
+    /// Writes <paramref name="errors"/>, sorted by row and none of them refused before, as one block, and returns how
+    /// many it wrote. With <paramref name="ifAbsent"/> a block already written from the same first row is kept instead
+    /// (the finish of a task that is redone after a crash records its file-level error once).
+    /// </summary>
+    public static async Task<int> InsertAsync(NpgsqlConnection conn, Guid taskId, Guid workspaceId, IReadOnlyList<RowErrorEntry> errors,
+        CancellationToken ct, bool ifAbsent = false)
     {
         var n = errors.Count;
-        var (rows, lines, mediaIds, fileNames, codes, reasons, values) =
-            (new long[n], new long?[n], new string?[n], new string?[n], new string[n], new string[n], new string?[n]);
+        var (rows, lines, columns, mediaIds, fileNames, codes, reasons, values, fileErrors) =
+            (new long[n], new long?[n], new long?[n], new string?[n], new string?[n], new string[n], new string[n], new string?[n], new bool[n]);
         var perCode = new SortedDictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < n; i++)
         {
             var e = errors[i];
-            (rows[i], lines[i], mediaIds[i], fileNames[i], codes[i], reasons[i], values[i]) =
-                (e.RowIndex, e.Line, e.MediaId, e.FileName, e.Code, e.Reason, e.Value);
+            (rows[i], lines[i], columns[i], mediaIds[i], fileNames[i], codes[i], reasons[i], values[i], fileErrors[i]) =
+                (e.RowIndex, e.Line, e.Column, e.MediaId, e.FileName, e.Code, e.Reason, e.Value, e.IsFileError);
             perCode[e.Code] = perCode.GetValueOrDefault(e.Code) + 1;
         }
-        await using var insert = new NpgsqlCommand(InsertSql, conn)
+        await using var insert = new NpgsqlCommand(ifAbsent ? InsertSql + " ON CONFLICT DO NOTHING" : InsertSql, conn)
         {
             Parameters =
             {
@@ -43,11 +47,11 @@ internal static class RowErrorBlocks
                 new() { Value = n }, new() { Value = perCode.Keys.ToArray() }, new() { Value = perCode.Values.ToArray() },
                 new() { Value = rows }, Texts(mediaIds), Texts(fileNames), Texts(codes), Texts(reasons), Texts(values),
                 new() { Value = lines, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
-                new() { Value = new long?[n], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
-                new() { Value = new bool[n] },
+                new() { Value = columns, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
+                new() { Value = fileErrors },
             },
         };
-        await insert.ExecuteNonQueryAsync(ct);
+        return await insert.ExecuteNonQueryAsync(ct) * n;
     }
 
     private static NpgsqlParameter Texts(string?[] values) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using Ingestion.Api.Features.Errors;
 using Ingestion.Api.Features.Fields;
 using Ingestion.Api.Features.Uploads;
 using Ingestion.Api.Infrastructure.Database;
@@ -441,22 +442,16 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     private static async Task FinishAsync(NpgsqlConnection conn, LoadedTask task, long rowsRead, MalformedFileException? broken, CancellationToken ct)
     {
         await using var tx = await conn.BeginTransactionAsync(ct);
+        var fileErrors = broken is null ? 0 : await RowErrorBlocks.InsertAsync(conn, task.TaskId, task.WorkspaceId,
+            [new RowErrorEntry(rowsRead, broken.Line, null, null, broken.Code, broken.Message, null, broken.Column, IsFileError: true)],
+            ct, ifAbsent: true);
         await using (var cmd = new NpgsqlCommand("""
-            WITH file_error AS (
-                INSERT INTO row_error_blocks (task_id, first_row, last_row, workspace_id, error_count, codes, code_counts,
-                                              row_indexes, media_ids, file_names, error_codes, reasons, row_values, lines, cols, file_errors)
-                SELECT $1, $2, $2, $3, 1, ARRAY[$4], ARRAY[1], ARRAY[$2], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[$4], ARRAY[$5],
-                       ARRAY[NULL::text], ARRAY[$6], ARRAY[$7], ARRAY[true]
-                WHERE $4::text IS NOT NULL
-                ON CONFLICT DO NOTHING
-                RETURNING 1
-            )
             UPDATE tasks SET
-                error_count = error_count + (SELECT count(*) FROM file_error),
+                error_count = error_count + $3,
                 total_rows = $2,
                 status = CASE
                     WHEN $4::text IS NOT NULL AND $2 = 0 THEN 'FAILED'
-                    WHEN error_count + (SELECT count(*) FROM file_error) = 0 THEN 'COMPLETED'
+                    WHEN error_count + $3 = 0 THEN 'COMPLETED'
                     ELSE 'COMPLETED_WITH_ERRORS' END,
                 failure_reason = CASE WHEN $4::text IS NOT NULL AND $2 = 0 THEN $5 END,
                 bytes_processed = coalesce(upload_bytes, bytes_processed),
@@ -466,11 +461,9 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             cmd.Parameters.Add(new NpgsqlParameter { Value = task.TaskId });
             cmd.Parameters.Add(new NpgsqlParameter { Value = rowsRead });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = task.WorkspaceId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = (long)fileErrors });
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Code ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Message ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Line ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)broken?.Column ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await conn.ExecuteAsync("DELETE FROM dry_run_values WHERE task_id = $1", ct, task.TaskId);
