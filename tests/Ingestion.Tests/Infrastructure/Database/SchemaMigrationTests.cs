@@ -1,5 +1,6 @@
 using System.Net;
 using Ingestion.Api.Features.Fields;
+using Ingestion.Api.Infrastructure.Database;
 using Ingestion.Tests.Features.Query;
 using Ingestion.Tests.Harness;
 using Npgsql;
@@ -64,7 +65,7 @@ public sealed class SchemaMigrationTests
             {
                 await insert.ExecuteNonQueryAsync();
             }
-            (await ScalarAsync<string>(conn, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'field_values'::regclass AND attname = 'value_enums'"))
+            (await conn.ScalarAsync<string>("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'field_values'::regclass AND attname = 'value_enums'", CancellationToken.None))
                 .ShouldBe("text[]");
         }
 
@@ -79,7 +80,7 @@ public sealed class SchemaMigrationTests
         await using (var conn = new NpgsqlConnection(database))
         {
             await conn.OpenAsync();
-            (await ScalarAsync<short[]>(conn, $"SELECT value_enums FROM {FieldValueTables.TableName(loading)}")).ShouldBe(new short[] { 2, 3 });
+            (await conn.ScalarAsync<short[]>($"SELECT value_enums FROM {FieldValueTables.TableName(loading)}", CancellationToken.None)).ShouldBe(new short[] { 2, 3 });
         }
         // A new upload to the migrated field stores beside the migrated values.
         var followUp = await client.FollowUpTaskAsync(dataset, "colors");
@@ -140,7 +141,7 @@ public sealed class SchemaMigrationTests
         await using (var conn = new NpgsqlConnection(database))
         {
             await conn.OpenAsync();
-            (await ScalarAsync<long>(conn, $"SELECT count(*) FROM row_error_blocks WHERE task_id = '{task}'")).ShouldBe(3);
+            (await conn.ScalarAsync<long>("SELECT count(*) FROM row_error_blocks WHERE task_id = $1", CancellationToken.None, task)).ShouldBe(3);
         }
         // A follow-up's errors are stored as blocks beside the migrated ones.
         var followUp = await client.FollowUpTaskAsync(dataset, "score");
@@ -172,16 +173,7 @@ public sealed class SchemaMigrationTests
     {
         await using var conn = new NpgsqlConnection(database);
         await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand("SELECT field_id FROM fields WHERE dataset_id = $1 AND field_name = $2", conn)
-        {
-            Parameters = { new() { Value = dataset }, new() { Value = name } },
-        };
-        return (Guid)(await cmd.ExecuteScalarAsync())!;
-    }
-
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, string sql)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        return (T)(await cmd.ExecuteScalarAsync())!;
+        return await conn.ScalarAsync<Guid>("SELECT field_id FROM fields WHERE dataset_id = $1 AND field_name = $2", CancellationToken.None,
+            dataset, name);
     }
 }
