@@ -30,11 +30,14 @@ internal sealed class IngestTimings
     /// <summary>A bulk load's index builds and attach, at the end.</summary>
     public TimeSpan Index;
 
+    /// <summary>Gathering the planner's statistics on the field's table, at the end.</summary>
+    public TimeSpan Analyze;
+
     /// <summary>The database stage idle, waiting for the next batch to be read.</summary>
     public TimeSpan DatabaseWaiting;
 
     public override string ToString() =>
         $"read+parse+validate {Read.TotalSeconds:F2}s (blocked on the database {ReadWaiting.TotalSeconds:F2}s); " +
         $"copy {Copy.TotalSeconds:F2}s, classify+insert {Classify.TotalSeconds:F2}s, row errors {Errors.TotalSeconds:F2}s, checkpoint+commit {Commit.TotalSeconds:F2}s " +
-        $"(idle waiting for rows {DatabaseWaiting.TotalSeconds:F2}s); ledger {Ledger.TotalSeconds:F2}s, index+attach {Index.TotalSeconds:F2}s";
+        $"(idle waiting for rows {DatabaseWaiting.TotalSeconds:F2}s); ledger {Ledger.TotalSeconds:F2}s, index+attach {Index.TotalSeconds:F2}s, statistics {Analyze.TotalSeconds:F2}s";
 }

@@ -222,6 +222,21 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             }
             timings.Index += Stopwatch.GetElapsedTime(indexing);
         }
+        if (!task.IsDryRun)
+        {
+            var analyzing = Stopwatch.GetTimestamp();
+            try
+            {
+                await FieldValueTables.AnalyzeIfGrownAsync(conn, task.Field,
+                    await conn.ScalarAsync<long>("SELECT inserted_rows FROM tasks WHERE task_id = $1", ct, taskId), ct);
+            }
+            catch (PostgresException e)
+            {
+                // The values are committed; statistics that could not be gathered now are autovacuum's to gather.
+                logger.LogWarning(e, "Task {TaskId}: gathering statistics on field {FieldId}'s values failed", taskId, task.Field.FieldId);
+            }
+            timings.Analyze += Stopwatch.GetElapsedTime(analyzing);
+        }
         await FinishAsync(conn, task, read.RowsRead, read.Broken, ct);
         if (passes > 1)
         {
