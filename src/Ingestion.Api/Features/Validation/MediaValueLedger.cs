@@ -286,8 +286,56 @@ internal sealed class MediaValueLedger
     {
         var key = Key(mediaId);
         var prefix = Prefix(key);
+        return Search(key, _starts[prefix], _starts[prefix + 1] - 1);
+    }
+
+    /// <summary>How many ids <see cref="FindMany"/> takes at once.</summary>
+    public const int LookupGroup = 32;
+
+    /// <summary>
+    /// <see cref="Find"/> for up to <see cref="LookupGroup"/> ids at once. A lookup is two dependent cache misses, the
+    /// prefix table's entry and then the id's run; one at a time, the binary search's unpredictable branches keep the
+    /// processor from reaching the next id's misses meanwhile. Here each step is taken for the whole group before the
+    /// next, with no branch between the loads, so the group's misses overlap and the searches then run in cache.
+    /// </summary>
+    public void FindMany(ReadOnlySpan<Guid> mediaIds, Span<int> found)
+    {
+        var n = Math.Min(mediaIds.Length, LookupGroup);
+        if (_count == 0)
+        {
+            found[..n].Fill(-1);
+            return;
+        }
+        Span<UInt128> keys = stackalloc UInt128[LookupGroup];
+        Span<int> lo = stackalloc int[LookupGroup];
+        Span<int> hi = stackalloc int[LookupGroup];
+        for (var i = 0; i < n; i++)
+        {
+            keys[i] = Key(mediaIds[i]);
+            var prefix = Prefix(keys[i]);
+            lo[i] = _starts[prefix];
+            hi[i] = _starts[prefix + 1] - 1;
+        }
+        // Bring each run's first and last ids into cache (a run of about four spans one or two lines).
+        UInt128 touched = 0;
+        var last = _count - 1;
+        for (var i = 0; i < n; i++)
+        {
+            touched ^= _ids[Math.Min(lo[i], last)] ^ _ids[Math.Max(Math.Min(hi[i], last), 0)];
+        }
+        _touched = touched;
+        for (var i = 0; i < n; i++)
+        {
+            found[i] = Search(keys[i], lo[i], hi[i]);
+        }
+    }
+
+    // Keeps the group's touching loads from being optimized away.
+    private UInt128 _touched;
+
+    private int Search(UInt128 key, int lo, int hi)
+    {
         // A short sorted run: a plain binary search on the operators, without the generic comparer's calls.
-        int lo = _starts[prefix], hi = _starts[prefix + 1] - 1;
         while (lo <= hi)
         {
             var mid = (int)((uint)(lo + hi) >> 1);

@@ -22,7 +22,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     bool dryRun = false)
 {
     // LedgerAt: where a bulk load's ledger holds the row's item, looked up when the batch is sealed (-1: not there).
-    private readonly record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value, int LedgerAt = -1);
+    private record struct StagedValue(long RowIndex, long Line, Guid? MediaId, string? FileName, TypedValue Value, int LedgerAt = -1);
 
     private readonly List<StagedValue> _staged = [];
 
@@ -109,11 +109,26 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         // processor overlap those of consecutive rows. The ledger's ids stay as they are for the whole pass.
         if (_ledger is { } ledger)
         {
-            foreach (ref var staged in CollectionsMarshal.AsSpan(_staged))
+            var staged = CollectionsMarshal.AsSpan(_staged);
+            Span<Guid> ids = stackalloc Guid[MediaValueLedger.LookupGroup];
+            Span<int> rows = stackalloc int[MediaValueLedger.LookupGroup];
+            Span<int> found = stackalloc int[MediaValueLedger.LookupGroup];
+            var n = 0;
+            for (var i = 0; i < staged.Length; i++)
             {
-                if (staged.MediaId is { } id)
+                if (staged[i].MediaId is { } id)
                 {
-                    staged = staged with { LedgerAt = ledger.Find(id) };
+                    ids[n] = id;
+                    rows[n++] = i;
+                }
+                if (n == ids.Length || (n > 0 && i == staged.Length - 1))
+                {
+                    ledger.FindMany(ids[..n], found);
+                    for (var k = 0; k < n; k++)
+                    {
+                        staged[rows[k]].LedgerAt = found[k];
+                    }
+                    n = 0;
                 }
             }
         }
