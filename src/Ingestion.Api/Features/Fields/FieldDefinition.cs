@@ -1,3 +1,5 @@
+using Ingestion.Api.Features.Validation;
+
 namespace Ingestion.Api.Features.Fields;
 
 public enum FieldType { String, Float, Datetime, Enum, Link }
@@ -49,6 +51,11 @@ public sealed class FieldDefinition
         }
         return numbers;
     }
+
+    private OptionTexts? _optionTexts;
+
+    /// <summary>An enum field's options by their UTF-8 bytes, for the parser (null for other types).</summary>
+    public OptionTexts? OptionTexts => Type == FieldType.Enum ? _optionTexts ??= new OptionTexts(EnumOptions) : null;
 
     /// <summary>The names of a multi-select value's option numbers, in its order.</summary>
     public string[] OptionNames(short[] numbers) => Array.ConvertAll(numbers, n => EnumOptions[n - 1]);

@@ -128,6 +128,11 @@ public static class JsonRowParser
     /// <summary>The string token's text; text that escapes half a surrogate pair alone marks the row to be refused.</summary>
     private static string Text(ref Utf8JsonReader reader, UploadRow row, string property)
     {
+        if (row.Options is { } options && !reader.ValueIsEscaped && !reader.HasValueSequence
+            && property == "value" && options.TryGet(reader.ValueSpan, out var option))
+        {
+            return option;
+        }
         if (!JsonText.TryGetString(ref reader, out var text))
         {
             row.UnpairedSurrogateIn ??= property;

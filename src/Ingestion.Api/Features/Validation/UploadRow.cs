@@ -45,6 +45,12 @@ public sealed class UploadRow
     /// <summary>Items of an array value; a null entry is an item that was not a string.</summary>
     public List<string?> Items { get; } = [];
 
+    /// <summary>
+    /// An enum field's options, set once for the reader's row: a string value that spells one is read as the option's
+    /// own string. Kept across <see cref="Reset"/>.
+    /// </summary>
+    public OptionTexts? Options { get; init; }
+
     /// <summary>The raw JSON of array items that were not strings, for the error report.</summary>
     public string? ItemsRaw { get; set; }
 

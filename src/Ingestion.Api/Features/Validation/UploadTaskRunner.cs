@@ -294,7 +294,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         var pace = new BatchPace(Math.Max(1, options.Value.BatchRows));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reading = Task.Run(() => ReadBatchesAsync(reader, rowsProcessed, limits.MaxRows, pace, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
+        var reading = Task.Run(() => ReadBatchesAsync(reader, task.Field.OptionTexts, rowsProcessed, limits.MaxRows, pace, empty.Reader, full.Writer, timings, stop.Token), stop.Token);
         try
         {
             var waited = Stopwatch.GetTimestamp();
@@ -363,12 +363,12 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     /// The reading stage: parses and validates rows into batches and hands each over sealed with its checkpoint.
     /// The last batch (possibly empty) always goes out, so the checkpoint reaches the end of what could be read.
     /// </summary>
-    private static async Task<(long RowsRead, MalformedFileException? Broken)> ReadBatchesAsync(IUploadRowReader reader, long rowsProcessed,
+    private static async Task<(long RowsRead, MalformedFileException? Broken)> ReadBatchesAsync(IUploadRowReader reader, OptionTexts? options, long rowsProcessed,
         long maxRows, BatchPace pace, ChannelReader<ValueBatch> empty, ChannelWriter<ValueBatch> full, IngestTimings timings, CancellationToken ct)
     {
         try
         {
-            var row = new UploadRow();
+            var row = new UploadRow { Options = options };
             long rowsRead = 0;
             MalformedFileException? broken = null;
             var clock = Stopwatch.GetTimestamp();

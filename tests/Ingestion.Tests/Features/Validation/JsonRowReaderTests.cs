@@ -58,10 +58,42 @@ public sealed class JsonRowReaderTests
         rows[8].ShouldContain("shape=Row is \"a bare string\"");
     }
 
-    private static async Task<List<string>> ReadAsync(Stream stream)
+    [Fact]
+    public async Task Values_that_spell_an_enum_option_read_as_the_options_own_strings_and_nothing_else_changes()
+    {
+        const string rows = """
+            [
+              {"media_id": "0190f0f0-0000-7000-8000-000000000001", "value": ["red", "caf\u00e9", "café", "日本", "re", "redd", 7]},
+              {"media_id": "0190f0f0-0000-7000-8000-000000000002", "value": "green", "file_name": "red"},
+              {"media_id": "0190f0f0-0000-7000-8000-000000000003", "value": ["red", "\ud800"]}
+            ]
+            """;
+        string[] declared = ["red", "café", "日本", "green"];
+        // Options made at run time, as a field read from the database has them: not the literals above.
+        var options = declared.Select(o => new string(o.AsSpan())).ToArray();
+        var texts = new OptionTexts(options);
+
+        (await ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(rows)), texts)).ShouldBe(await ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(rows))));
+
+        var reader = new JsonUploadRowReader(new MemoryStream(Encoding.UTF8.GetBytes(rows)), JsonStreamShape.Array, new UploadLimits());
+        var row = new UploadRow { Options = texts };
+        (await reader.ReadAsync(row, CancellationToken.None)).ShouldBeTrue();
+        row.Items[0].ShouldBeSameAs(options[0]);
+        row.Items[2].ShouldBeSameAs(options[1]);
+        row.Items[3].ShouldBeSameAs(options[2]);
+        row.Items[1].ShouldBe("café"); // escaped: read by System.Text.Json as before
+        (await reader.ReadAsync(row, CancellationToken.None)).ShouldBeTrue();
+        row.Text.ShouldBeSameAs(options[3]);
+        row.FileName.ShouldBe("red");
+        row.FileName.ShouldNotBeSameAs(options[0]); // only values are options
+        (await reader.ReadAsync(row, CancellationToken.None)).ShouldBeTrue();
+        row.UnpairedSurrogateIn.ShouldBe("value");
+    }
+
+    private static async Task<List<string>> ReadAsync(Stream stream, OptionTexts? options = null)
     {
         var reader = new JsonUploadRowReader(stream, JsonStreamShape.Array, new UploadLimits());
-        var row = new UploadRow();
+        var row = new UploadRow { Options = options };
         var read = new List<string>();
         while (await reader.ReadAsync(row, CancellationToken.None))
         {
