@@ -150,7 +150,7 @@ public static class MediaRegistration
     /// A dataset registered after media_items was last analyzed is, to the planner, one item: statistics from before it
     /// existed do not know it, and autovacuum refreshes them only after a tenth of the table changed. Searches then
     /// visit every item of the dataset to probe each for a value (0.14 s instead of 14 ms for `t &gt; 99.9` over
-    /// 400,000 items, docs/benchmarks.md, 5 Dec, 11:20). A registration that big enough to mislead them refreshes them
+    /// 400,000 items, docs/benchmarks.md, 5 Dec, 11:05–12:05). A registration big enough to mislead them refreshes them
     /// before it answers: a sample of 30,000 rows however large the table (45 ms at 400,000 items). The items are
     /// committed by now, so a refresh that fails is logged and leaves the statistics to autovacuum.
     /// </summary>

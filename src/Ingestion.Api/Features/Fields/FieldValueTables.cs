@@ -70,7 +70,7 @@ public static class FieldValueTables
     /// if they are a tenth or more of the rows PostgreSQL last counted there (so always after a first upload), as
     /// autovacuum would, but before the task shows finished instead of up to a minute after. Without them a search
     /// right after an upload is planned blind: it took 0.7 s instead of 14 ms for `t &gt; 99.9` over 400,000 values,
-    /// visiting every item of the dataset (docs/benchmarks.md, 5 Dec, 11:20). Only the columns a search reads are
+    /// visiting every item of the dataset (docs/benchmarks.md, 5 Dec, 11:05–12:05). Only the columns a search reads are
     /// sampled, 9,000 rows (statistics target 30 instead of the server's 100): 40 ms instead of 70 at 1M rows, and a
     /// 30-step histogram still tells a selective range from a broad one.
     /// </summary>
