@@ -4,7 +4,7 @@ namespace Ingestion.Api.Features.Validation;
 
 /// <summary>
 /// An enum field's options by their UTF-8 bytes, so that a row's value that spells an option is read as the option's
-/// own string instead of a new one: a multi-select row of two options made two strings before (64 of its 105 bytes of
+/// own string instead of a new one: a multi-select row of two options made two strings before (66 of its 115 bytes of
 /// garbage), only for them to be looked up and dropped. Options are at most 20 characters, so the table is kept by
 /// byte length and each length's few options are compared whole.
 /// </summary>
