@@ -107,7 +107,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         // spare; the database stage, which paces the load, only claims them. A lookup is two dependent cache misses in
         // a 16 MB array (about 0.4 s per million rows measured on that stage); the ledger takes them a group at a time
         // so that a group's misses overlap (MediaValueLedger.FindMany). The ledger's ids stay as they are for the whole
-        // pass. Each row's entry is set in place: copying it whole to set one field cost as much as the lookup.
+        // pass. Each row's entry is set in place, not copied whole (about 100 bytes) twice to set one field.
         if (_ledger is { } ledger)
         {
             var staged = CollectionsMarshal.AsSpan(_staged);
