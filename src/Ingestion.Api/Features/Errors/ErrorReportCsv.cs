@@ -69,14 +69,8 @@ public sealed class ErrorReportCsv(NpgsqlDataSource db, Guid workspaceId, Guid d
         long after = -1;
         for (var read = ReportPageRows; read == ReportPageRows;)
         {
-            await using var rows = new NpgsqlCommand(sql, conn)
-            {
-                Parameters =
-                {
-                    new() { Value = taskId }, new() { Value = workspaceId }, new() { Value = after }, ErrorsApi.CodesParameter(errorCodes),
-                    new() { Value = ReportPageRows }, new() { Value = datasetId },
-                },
-            };
+            await using var rows = RowErrorBlocks.PageCommand(conn, sql, taskId, workspaceId, after, errorCodes, ReportPageRows);
+            rows.Parameters.Add(new NpgsqlParameter { Value = datasetId });
             await using var r = await rows.ExecuteReaderAsync(ct);
             for (read = 0; await r.ReadAsync(ct); read++)
             {

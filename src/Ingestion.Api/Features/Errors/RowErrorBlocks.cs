@@ -14,9 +14,14 @@ internal readonly record struct RowErrorEntry(long RowIndex, long? Line, string?
 /// </summary>
 internal static class RowErrorBlocks
 {
-    private const string InsertSql = """
+    // A block's columns, in the order both inserts below give them.
+    private const string InsertInto = """
         INSERT INTO row_error_blocks (task_id, first_row, last_row, workspace_id, error_count, codes, code_counts,
                                       row_indexes, media_ids, file_names, error_codes, reasons, row_values, lines, cols, file_errors)
+        """;
+
+    private const string InsertSql = $"""
+        {InsertInto}
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         """;
 
@@ -61,9 +66,8 @@ internal static class RowErrorBlocks
     /// file_name, error_code, reason, value, line), with $1 the task and $4 its workspace; it stores nothing when there
     /// are none. Its rows return the block's error_count.
     /// </summary>
-    public const string InsertFromErrorsCteSql = """
-        INSERT INTO row_error_blocks (task_id, first_row, last_row, workspace_id, error_count, codes, code_counts,
-                                      row_indexes, media_ids, file_names, error_codes, reasons, row_values, lines, cols, file_errors)
+    public const string InsertFromErrorsCteSql = $"""
+        {InsertInto}
         SELECT $1, min(row_index), max(row_index), $4, count(*), c.codes, c.code_counts,
                array_agg(row_index ORDER BY row_index), array_agg(media_id ORDER BY row_index),
                array_agg(file_name ORDER BY row_index), array_agg(error_code ORDER BY row_index),
@@ -108,14 +112,7 @@ internal static class RowErrorBlocks
         string[]? codes, int limit, CancellationToken ct)
     {
         var errors = new List<RowErrorItem>(Math.Min(limit, 1024));
-        await using var cmd = new NpgsqlCommand(PageSql, conn)
-        {
-            Parameters =
-            {
-                new() { Value = taskId }, new() { Value = workspaceId }, new() { Value = after },
-                ErrorsApi.CodesParameter(codes), new() { Value = limit },
-            },
-        };
+        await using var cmd = PageCommand(conn, PageSql, taskId, workspaceId, after, codes, limit);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
         {
@@ -124,6 +121,20 @@ internal static class RowErrorBlocks
         }
         return errors;
     }
+
+    /// <summary>
+    /// <paramref name="sql"/>, which reads <see cref="PageSql"/>'s page, with that page's parameters bound ($1 to $5);
+    /// the caller may bind more after them.
+    /// </summary>
+    public static NpgsqlCommand PageCommand(NpgsqlConnection conn, string sql, Guid taskId, Guid workspaceId, long after, string[]? codes, int limit) =>
+        new(sql, conn)
+        {
+            Parameters =
+            {
+                new() { Value = taskId }, new() { Value = workspaceId }, new() { Value = after },
+                ErrorsApi.CodesParameter(codes), new() { Value = limit },
+            },
+        };
 
     /// <summary>The task's errors per code, from the blocks' summaries.</summary>
     public static async Task<SortedDictionary<string, long>> CountsAsync(NpgsqlConnection conn, Guid taskId, Guid workspaceId, CancellationToken ct)

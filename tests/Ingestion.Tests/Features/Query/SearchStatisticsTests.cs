@@ -56,13 +56,8 @@ public sealed partial class SearchStatisticsTests
         return await cmd.ExecuteScalarAsync() is DateTime t ? t : null;
     }
 
-    private static async Task<long> EstimatedRowsAsync(NpgsqlConnection db, string sql, object argument)
-    {
-        await using var explain = new NpgsqlCommand("EXPLAIN " + sql, db);
-        explain.Parameters.Add(new NpgsqlParameter { Value = argument });
-        var top = (string)(await explain.ExecuteScalarAsync())!;
-        return long.Parse(PlanRows().Match(top).Groups[1].Value);
-    }
+    private static async Task<long> EstimatedRowsAsync(NpgsqlConnection db, string sql, object argument) =>
+        long.Parse(PlanRows().Match((await db.ExplainAsync(sql, argument))[0]).Groups[1].Value);
 
     [GeneratedRegex(@"rows=(\d+)")]
     private static partial Regex PlanRows();

@@ -210,17 +210,7 @@ public sealed class BulkLoadTests(SharedApp shared)
     /// </summary>
     private static async Task ErrorListPagesEveryErrorOnceInRowOrderAsync(ApiClient api, NpgsqlConnection db, Guid dataset, Guid task, string? code)
     {
-        var stored = new List<long>();
-        await using (var cmd = new NpgsqlCommand(
-            "SELECT row_index FROM row_errors WHERE task_id = $1 AND ($2::text IS NULL OR error_code = $2) ORDER BY row_index", db)
-            { Parameters = { new() { Value = task }, new() { Value = (object?)code ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text } } })
-        await using (var r = await cmd.ExecuteReaderAsync())
-        {
-            while (await r.ReadAsync())
-            {
-                stored.Add(r.GetInt64(0));
-            }
-        }
+        var stored = await db.ErrorRowsAsync(task, code);
         stored.ShouldNotBeEmpty();
         var listed = new List<long>();
         string? cursor = null;

@@ -59,7 +59,7 @@ public sealed class FollowUpPlanTests
             """, CancellationToken.None, dataset);
         await db.ExecuteAsync("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off", CancellationToken.None);
         var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM fields WHERE dataset_id = $1 AND field_name = 'score'", CancellationToken.None, dataset);
-        var plan = await ExplainAsync(db, ValueBatch.ClassifySql(FieldValueTables.TableName(fieldId)), Guid.NewGuid(), dataset, fieldId, Guid.NewGuid());
+        var plan = await db.ExplainAsync(ValueBatch.ClassifySql(FieldValueTables.TableName(fieldId)), Guid.NewGuid(), dataset, fieldId, Guid.NewGuid());
         var text = string.Join('\n', plan);
         var lookup = plan.FindIndex(l => l.Contains(" on media_items m "));
         lookup.ShouldBeGreaterThanOrEqualTo(0, text);
@@ -76,21 +76,5 @@ public sealed class FollowUpPlanTests
         var namedStatus = await api.WaitForTaskAsync(dataset, named);
         namedStatus["inserted_rows"]!.GetValue<long>().ShouldBe(1500);
         namedStatus["error_count"]!.GetValue<long>().ShouldBe(1);
-    }
-
-    private static async Task<List<string>> ExplainAsync(NpgsqlConnection db, string sql, params object[] args)
-    {
-        await using var explain = new NpgsqlCommand("EXPLAIN " + sql, db);
-        foreach (var arg in args)
-        {
-            explain.Parameters.Add(new NpgsqlParameter { Value = arg });
-        }
-        var plan = new List<string>();
-        await using var r = await explain.ExecuteReaderAsync();
-        while (await r.ReadAsync())
-        {
-            plan.Add(r.GetString(0));
-        }
-        return plan;
     }
 }
