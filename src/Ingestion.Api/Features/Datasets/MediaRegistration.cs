@@ -162,8 +162,7 @@ public static class MediaRegistration
         }
         try
         {
-            var counted = await conn.ScalarAsync<float>("SELECT reltuples FROM pg_class WHERE oid = 'media_items'::regclass", ct);
-            if (counted <= 0 || registered >= counted / 20)
+            if (await conn.StatisticsDueAsync("media_items", registered, 20, ct))
             {
                 await conn.ExecuteUntimedAsync("ANALYZE media_items", ct);
             }

@@ -76,10 +76,7 @@ public static class FieldValueTables
     /// </summary>
     public static async Task AnalyzeIfGrownAsync(NpgsqlConnection conn, FieldDefinition field, long rowsAdded, CancellationToken ct)
     {
-        // reltuples is -1 until the table is first analyzed or indexed.
-        var counted = await conn.ScalarAsync<float>(
-            "SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass(field_values_table($1))), -1)", ct, field.FieldId);
-        if (rowsAdded <= 0 || (counted > 0 && rowsAdded < counted / 10))
+        if (rowsAdded <= 0 || !await conn.StatisticsDueAsync(TableName(field.FieldId), rowsAdded, 10, ct))
         {
             return;
         }

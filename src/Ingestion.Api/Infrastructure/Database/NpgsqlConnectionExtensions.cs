@@ -28,6 +28,18 @@ public static class NpgsqlConnectionExtensions
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>
+    /// Whether the planner's statistics on <paramref name="table"/> are due after <paramref name="rowsAdded"/> new rows:
+    /// it was never counted (reltuples is -1 until a table is first analyzed or indexed), or they are a
+    /// <paramref name="fraction"/>th or more of the rows PostgreSQL last counted there.
+    /// </summary>
+    public static async Task<bool> StatisticsDueAsync(this NpgsqlConnection conn, string table, long rowsAdded, int fraction, CancellationToken ct)
+    {
+        var counted = await conn.ScalarAsync<float>(
+            "SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), -1)", ct, table);
+        return counted <= 0 || rowsAdded >= counted / fraction;
+    }
+
     private static NpgsqlCommand Command(NpgsqlConnection conn, string sql, object[] args)
     {
         var cmd = new NpgsqlCommand(sql, conn);
