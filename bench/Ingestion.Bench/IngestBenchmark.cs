@@ -26,7 +26,7 @@ public static class IngestBenchmark
     {
         public static Options Parse(string[] args)
         {
-            var o = new Options(1_000_000, 3, [BenchType.Float, BenchType.Enum], true, 100_000, false);
+            var o = new Options(1_000_000, 5, [BenchType.Float, BenchType.Enum], true, 100_000, false);
             for (var i = 0; i < args.Length; i++)
             {
                 var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -416,7 +416,7 @@ public static class IngestBenchmark
         Console.WriteLine();
         Console.WriteLine($"## results: medians of {o.Repeat} run(s), {o.Rows:N0} rows per file, {BenchFiles.InvalidShare:P0} invalid");
         Console.WriteLine();
-        Console.WriteLine("| type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | \\copy + indexes | ingest time / (\\copy + indexes) | row-by-row rows/s | speed-up vs row-by-row | row-by-row into the indexed table | speed-up vs it | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max | CPU: service + PostgreSQL |");
+        Console.WriteLine("| type | ingest (accepted → finished) | rows/s | psql \\copy | ingest time / \\copy time | \\copy + indexes | ingest time / (\\copy + indexes) | row-by-row into a plain table, rows/s | speed-up vs it | row-by-row into the indexed table (the issue's straightforward job), rows/s | speed-up vs it | upload | longest progress gap | status p50 / p95 / max | item read p50 / p95 / max | CPU: service + PostgreSQL |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         var medians = new List<TypeMedians>();
         foreach (var group in runs.GroupBy(r => r.Type))
@@ -443,6 +443,13 @@ public static class IngestBenchmark
     /// Each target of issue 5 this run can judge, by the medians above, met or missed with its figure. Memory that stays
     /// flat with the file's size takes two runs (1M and 10M rows) and is left to the reader of both.
     /// </summary>
+    /// <remarks>
+    /// The 30x is judged against the issue's own baseline: "a straightforward background job that inserts one row at a
+    /// time" (17,600 rows/s on the issue's machine), which writes into the field's table as it is, key and query index
+    /// included. The plain-table rate is printed beside it, not judged: 30x of it (577k–845k rows/s in the runs of
+    /// docs/benchmarks.md) is at or beyond PostgreSQL itself taking the same rows by \copy and building the same indexes
+    /// (440k–652k rows/s), so only a loader that left the values unindexed when the task ends could count on meeting it.
+    /// </remarks>
     private static void ReportTargets(List<TypeMedians> medians, long peakRss)
     {
         static string Verdict(bool met) => met ? "met" : "NOT met";
@@ -454,9 +461,10 @@ public static class IngestBenchmark
             if (!double.IsNaN(m.CopyRate))
             {
                 parts.Add($"{m.CopyRate / m.Rate:F2}x psql \\copy's time against at most 3x: {Verdict(m.CopyRate / m.Rate <= 3)}");
-                parts.Add($"{m.Rate / m.RowRate:F1}x row by row into a plain table against at least 30x: {Verdict(m.Rate / m.RowRate >= 30)} " +
+                parts.Add($"{m.Rate / m.IndexedRowRate:F1}x the straightforward job (one INSERT per row into the field's indexed table) against at least 30x: " +
+                    $"{Verdict(m.Rate / m.IndexedRowRate >= 30)}");
+                parts.Add($"{m.Rate / m.RowRate:F1}x row by row into a plain table, not a target " +
                     $"(30x is {30 * m.RowRate:N0} rows/s; PostgreSQL alone, \\copy + indexes, ran at {m.FloorRate:N0})");
-                parts.Add($"{m.Rate / m.IndexedRowRate:F1}x row by row into the indexed table: {Verdict(m.Rate / m.IndexedRowRate >= 30)}");
             }
             parts.Add($"longest progress gap {m.MaxProgressGap:F2} s against at most 1 s: {Verdict(m.MaxProgressGap <= 1)}");
             Console.WriteLine($"  {m.Type}: {string.Join("; ", parts)}");

@@ -36,7 +36,7 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: dotnet run -c Release --project bench/Ingestion.Bench -- <command> [options]
-          ingest [--rows 1000000] [--repeat 3] [--types float,enum] [--baselines on|off] [--row-by-row-sample 100000] [--keep]
+          ingest [--rows 1000000] [--repeat 5] [--types float,enum] [--baselines on|off] [--row-by-row-sample 100000] [--keep]
           query  [--items 1000000] [--runs N]
           micro  [BenchmarkDotNet options, e.g. --filter *Parser*]
         """);
