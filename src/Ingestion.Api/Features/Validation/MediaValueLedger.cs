@@ -48,6 +48,14 @@ internal sealed class MediaValueLedger
     public LedgerSlice Slice { get; private set; }
 
     /// <summary>
+    /// Set by the reading stage at the first batch of the pass with a row named by file name: from that batch on, rows
+    /// are claimed when their batch is flushed (a name is resolved in the database first) instead of when it is sealed.
+    /// Claims stay in file order and on one stage at a time: every batch before it was claimed when sealed, before
+    /// this one was sealed, and every flush comes after its batch's seal.
+    /// </summary>
+    public bool ClaimsAtFlush { get; set; }
+
+    /// <summary>
     /// Loads the items of the dataset that fall in <paramref name="slice"/>, about <paramref name="datasetItems"/> ÷
     /// passes of them, and, when <paramref name="tableHasRows"/>, the values already in the field's table for those
     /// items (from an earlier part of this task, or from an earlier upload that stopped before indexing it). A field
@@ -71,6 +79,7 @@ internal sealed class MediaValueLedger
         }
         var ledger = previous is { _keysKept: false } ? previous : new MediaValueLedger([]);
         ledger.Slice = slice;
+        ledger.ClaimsAtFlush = false;
         if (keepable && await keyCache!.TakeIfCurrentAsync(conn, datasetId, datasetItems, ct) is { } kept)
         {
             ledger._ids = kept.Keys;

@@ -63,17 +63,51 @@ public sealed class BulkLoadTests(SharedApp shared)
         }
     }
 
+    [Fact]
+    public async Task Rows_claimed_before_and_after_the_first_row_named_by_file_name_keep_file_order_as_in_the_indexed_table()
+    {
+        // Batches of at most 10 rows. A bulk load claims a batch's rows as the batch is sealed, until a batch names an
+        // item by file name (resolved in the database, as the batch is flushed); from there on it claims each batch as
+        // it is flushed. Repeats across that switch, both ways, must still name the item's first row.
+        var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
+        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?> { ["Ingestion:Ingest:BatchRows"] = "10" },
+            connectionString);
+        var api = await app.NewWorkspaceClientAsync();
+        var (_, status) = await BulkAndIndexedGiveTheSameVerdictsAsync(api, connectionString, "float", null, null, rowsOf: (items, names) =>
+        {
+            var rows = new List<object>();
+            for (var i = 0; i < 80; i++)
+            {
+                rows.Add(i switch
+                {
+                    2 => new { media_id = items[1], value = Value("float", i) },                      // repeat of row 1, by id
+                    3 => new { media_id = Guid.NewGuid(), value = Value("float", i) },                // unknown id
+                    35 => new { file_name = "frame é missing.jpg", value = Value("float", i) },       // unknown name
+                    45 => new { file_name = names[5], value = Value("float", i) },                    // repeat of row 5 (by id), by name
+                    60 => new { media_id = items[40], value = Value("float", i) },                    // repeat of row 40 (by name), by id
+                    70 => new { media_id = items[i], value = (object)new { wrong = true } },
+                    >= 35 and < 50 => new { file_name = names[i], value = Value("float", i) },
+                    _ => new { media_id = items[i], value = Value("float", i) },
+                });
+            }
+            return rows;
+        });
+        status["error_count"]!.GetValue<long>().ShouldBe(6);
+    }
+
     /// <summary>
     /// Sends the same mixed file through a field's first upload (bulk-loaded) and through a follow-up upload of another
     /// field (the indexed table and SQL), and holds both to the same verdict and value for every row.
+    /// <paramref name="rowsOf"/>: the file's rows for the dataset's items and their names (<see cref="MixedRows"/> when
+    /// not given); they must include an unknown name and a repeat of row 1.
     /// </summary>
     private static async Task<(Guid BulkTask, JsonObject BulkStatus)> BulkAndIndexedGiveTheSameVerdictsAsync(ApiClient api, string connectionString,
-        string type, string[]? options, bool? isMulti, bool byName = true)
+        string type, string[]? options, bool? isMulti, bool byName = true, Func<IReadOnlyList<Guid>, IReadOnlyList<string>, List<object>>? rowsOf = null)
     {
         var dataset = await api.CreateDatasetAsync();
         var names = Enumerable.Range(0, 400).Select(i => $"frame é {i:D3}.jpg").ToList();
         var items = await api.RegisterMediaAsync(dataset, names);
-        var rows = MixedRows(type, items, names, byName);
+        var rows = rowsOf?.Invoke(items, names) ?? MixedRows(type, items, names, byName);
 
         // Field "bulk": its first upload, bulk-loaded.
         var (bulkTask, bulkStatus) = await api.IngestAsync(dataset, "bulk", type, rows, options, isMulti);
@@ -107,8 +141,11 @@ public sealed class BulkLoadTests(SharedApp shared)
         (await api.UploadRowsAsync(dataset, again, rows)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         var againStatus = await api.WaitForTaskAsync(dataset, again);
         againStatus["inserted_rows"]!.GetValue<long>().ShouldBe(0);
+        againStatus["error_count"]!.GetValue<long>().ShouldBe(rows.Count);
+        // Each stored item's first row is refused as already set; a repeat of it is a duplicate of that row when both
+        // are in one batch, and already set too when a checkpoint lies between them (it is checked against the table).
         (await db.ScalarAsync<long>("SELECT count(*) FROM row_errors WHERE task_id = $1 AND error_code = 'value_already_set'", CancellationToken.None, again))
-            .ShouldBe(bulkStatus["inserted_rows"]!.GetValue<long>());
+            .ShouldBeGreaterThanOrEqualTo(bulkStatus["inserted_rows"]!.GetValue<long>());
         return (bulkTask, bulkStatus);
     }
 
