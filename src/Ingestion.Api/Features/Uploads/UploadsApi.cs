@@ -181,8 +181,10 @@ public static class UploadsApi
             return TypedResults.Problem(statusCode: 400, title: "Empty file",
                 detail: "The uploaded file is empty. Send a JSON array of {\"media_id\": \"...\", \"value\": ...} rows, NDJSON, or CSV with a media_id,value header.");
         }
+        // clock_timestamp(), not now(): the transaction began before the body's first byte was read, and a task is
+        // queued once its whole file is stored, which for a large or slow upload is seconds later.
         await using (var queued = new NpgsqlCommand("""
-            UPDATE tasks SET status = 'QUEUED', upload_bytes = $2, upload_format = $3, upload_compression = $4, queued_at = now()
+            UPDATE tasks SET status = 'QUEUED', upload_bytes = $2, upload_format = $3, upload_compression = $4, queued_at = clock_timestamp()
             WHERE task_id = $1
             """, conn)
         {

@@ -103,6 +103,57 @@ public sealed class UploadPipelineTests(SharedApp shared)
     }
 
     [Fact]
+    public async Task A_task_is_queued_when_its_whole_file_has_arrived_not_when_its_upload_began()
+    {
+        var api = await shared.App.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var media = await api.RegisterMediaAsync(dataset, ["a.jpg"]);
+        var taskId = await api.DeclareFieldAsync(dataset, "weight", "float");
+        var body = new PausedContent(Encoding.UTF8.GetBytes($$"""[{"media_id": "{{media[0]}}", "value": 2.5}]"""), TimeSpan.FromMilliseconds(600));
+
+        // The test server's own client, not CreateClient's: that one's redirect handler reads a request's whole body
+        // before sending it, so the server would never see the pause.
+        var streaming = ApiClient.For(shared.App.Server.CreateClient(), api.Http.DefaultRequestHeaders.Authorization!.Parameter!);
+
+        (await streaming.UploadBodyAsync(dataset, taskId, body)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+
+        var status = await api.WaitForTaskAsync(dataset, taskId);
+        var queuedAt = status["queued_at"]!.GetValue<DateTime>().ToUniversalTime();
+        queuedAt.ShouldBeGreaterThanOrEqualTo(body.PauseEndedAt!.Value.AddMilliseconds(-5));
+        status["started_at"]!.GetValue<DateTime>().ToUniversalTime().ShouldBeGreaterThanOrEqualTo(queuedAt);
+    }
+
+    /// <summary>A raw JSON body sent as a slow client sends it: its first byte, a pause, then the rest.</summary>
+    private sealed class PausedContent : HttpContent
+    {
+        private readonly byte[] bytes;
+        private readonly TimeSpan pause;
+
+        public PausedContent(byte[] bytes, TimeSpan pause)
+        {
+            (this.bytes, this.pause) = (bytes, pause);
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        }
+
+        public DateTime? PauseEndedAt { get; private set; }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, 1));
+            await stream.FlushAsync();
+            await Task.Delay(pause);
+            PauseEndedAt = DateTime.UtcNow;
+            await stream.WriteAsync(bytes.AsMemory(1));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task A_raw_body_upload_works_like_a_multipart_one()
     {
         var api = await shared.App.NewWorkspaceClientAsync();
