@@ -126,12 +126,12 @@ public sealed class UploadPipelineTests(SharedApp shared)
     /// <summary>A raw JSON body sent as a slow client sends it: its first byte, a pause, then the rest.</summary>
     private sealed class PausedContent : HttpContent
     {
-        private readonly byte[] bytes;
-        private readonly TimeSpan pause;
+        private readonly byte[] _bytes;
+        private readonly TimeSpan _pause;
 
         public PausedContent(byte[] bytes, TimeSpan pause)
         {
-            (this.bytes, this.pause) = (bytes, pause);
+            (_bytes, _pause) = (bytes, pause);
             Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         }
 
@@ -139,11 +139,11 @@ public sealed class UploadPipelineTests(SharedApp shared)
 
         protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
         {
-            await stream.WriteAsync(bytes.AsMemory(0, 1));
+            await stream.WriteAsync(_bytes.AsMemory(0, 1));
             await stream.FlushAsync();
-            await Task.Delay(pause);
+            await Task.Delay(_pause);
             PauseEndedAt = DateTime.UtcNow;
-            await stream.WriteAsync(bytes.AsMemory(1));
+            await stream.WriteAsync(_bytes.AsMemory(1));
         }
 
         protected override bool TryComputeLength(out long length)
