@@ -82,6 +82,14 @@ public static class BenchFiles
         return new GeneratedFile(jsonPath, csvPath, rows, valid, new FileInfo(jsonPath).Length);
     }
 
+    /// <summary>The first <paramref name="rows"/> rows of a file <see cref="Write"/> wrote, as a JSON array of their own.</summary>
+    public static string FirstRows(string jsonPath, int rows)
+    {
+        // The file is "[", then a row a line, each after the first led by its comma.
+        var lines = File.ReadLines(jsonPath).Skip(1).Take(rows).Select(l => l.TrimEnd(']'));
+        return "[" + string.Join('\n', lines) + "]";
+    }
+
     private static void WriteValid(Utf8JsonWriter json, StreamWriter csv, BenchType type, Randomizer random, long i)
     {
         // CSV columns: media_id, row_index, value_float, value_enums (the ids of field, workspace, dataset and

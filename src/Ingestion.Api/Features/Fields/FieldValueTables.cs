@@ -20,6 +20,15 @@ public static class FieldValueTables
     /// <summary>The table's name: derived from the field id alone (migration 0008's field_values_table), never from user text.</summary>
     public static string TableName(Guid fieldId) => $"field_values_{fieldId:N}";
 
+    /// <summary>
+    /// The field's reload table (migration 0021's field_values_reload_table): where a later upload large beside what
+    /// the field holds is bulk-loaded, over a copy of the field's values, until it is indexed and swapped in.
+    /// </summary>
+    public static string ReloadTableName(Guid fieldId) => $"{TableName(fieldId)}_reload";
+
+    /// <summary>The table a bulk load into the field writes: its own, or in a reload its reload table.</summary>
+    public static string BulkTableName(Guid fieldId, bool reload) => reload ? ReloadTableName(fieldId) : TableName(fieldId);
+
     /// <summary>The key every table has, and the query index of the one typed column the field's type fills.</summary>
     public static string[] Indexes(FieldDefinition field) => field.ValueColumn switch
     {
@@ -66,6 +75,43 @@ public static class FieldValueTables
     }
 
     /// <summary>
+    /// Ends a reload: builds the reload table's indexes, then swaps it in for the field's table in one transaction
+    /// (migration 0021), so readers go from the old values to the old and new ones at once. Safe to repeat after a crash
+    /// at any point: the builds are no-ops once done, and with no reload table left the whole is one. The swap detaches
+    /// the field's table from field_values, which takes the parent's ACCESS EXCLUSIVE lock until it commits: behind a
+    /// long search on field_values it would wait, and every query after it would queue behind it, so it waits at most
+    /// 2 s for its locks and tries again a moment later.
+    /// </summary>
+    public static async Task IndexAndSwapInReloadAsync(NpgsqlDataSource dataSource, FieldDefinition field, IndexBuildSettings settings, CancellationToken ct)
+    {
+        await using (var conn = await dataSource.OpenConnectionAsync(ct))
+        {
+            if (!await conn.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", ct, ReloadTableName(field.FieldId)))
+            {
+                return;
+            }
+        }
+        await BuildIndexesAsync(dataSource, field.FieldId, Indexes(field), settings, ct, reload: true);
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var swap = await dataSource.OpenConnectionAsync(ct);
+            await using var tx = await swap.BeginTransactionAsync(ct);
+            try
+            {
+                await swap.ExecuteAsync("SELECT set_config('lock_timeout', '2s', true)", ct);
+                await swap.ExecuteUntimedAsync("SELECT swap_in_field_values_reload($1)", ct, field.FieldId);
+                await tx.CommitAsync(ct);
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.DeadlockDetected && attempt < 30)
+            {
+                await tx.RollbackAsync(ct);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct);
+            }
+        }
+    }
+
+    /// <summary>
     /// Gathers the planner's statistics on the field's table once an upload has added <paramref name="rowsAdded"/> rows,
     /// if they are a tenth or more of the rows PostgreSQL last counted there (so always after a first upload), as
     /// autovacuum would, but before the task shows finished instead of up to a minute after. Without them a search
@@ -74,9 +120,10 @@ public static class FieldValueTables
     /// sampled, 9,000 rows (statistics target 30 instead of the server's 100): 40 ms instead of 70 at 1M rows, and a
     /// 30-step histogram still tells a selective range from a broad one.
     /// </summary>
-    public static async Task AnalyzeIfGrownAsync(NpgsqlConnection conn, FieldDefinition field, long rowsAdded, CancellationToken ct)
+    public static async Task AnalyzeIfGrownAsync(NpgsqlConnection conn, FieldDefinition field, long rowsAdded, CancellationToken ct, bool swappedIn = false)
     {
-        if (rowsAdded <= 0 || !await conn.StatisticsDueAsync(TableName(field.FieldId), rowsAdded, 10, ct))
+        // A table just swapped in has no statistics at all, however few rows the upload added.
+        if (!swappedIn && (rowsAdded <= 0 || !await conn.StatisticsDueAsync(TableName(field.FieldId), rowsAdded, 10, ct)))
         {
             return;
         }
@@ -93,12 +140,12 @@ public static class FieldValueTables
     /// so both are built the same way.
     /// </summary>
     public static async Task BuildIndexesAsync(NpgsqlDataSource dataSource, Guid fieldId, IEnumerable<string> indexes, IndexBuildSettings settings,
-        CancellationToken ct)
+        CancellationToken ct, bool reload = false)
     {
         await using (var sizing = await dataSource.OpenConnectionAsync(ct))
         {
             settings = settings.For(await sizing.ScalarAsync<long>(
-                "SELECT coalesce(pg_relation_size(to_regclass(field_values_table($1))), 0)", ct, fieldId));
+                "SELECT coalesce(pg_relation_size(to_regclass($1)), 0)", ct, BulkTableName(fieldId, reload)));
         }
         await Task.WhenAll(indexes.Select(async index =>
         {
@@ -112,7 +159,7 @@ public static class FieldValueTables
             {
                 await conn.ExecuteAsync("SELECT set_config('max_parallel_maintenance_workers', $1, true)", ct, settings.ParallelWorkers.ToString(CultureInfo.InvariantCulture));
             }
-            await conn.ExecuteUntimedAsync("SELECT create_field_values_index($1, $2)", ct, fieldId, index);
+            await conn.ExecuteUntimedAsync("SELECT create_field_values_index($1, $2, $3)", ct, fieldId, index, reload);
             await tx.CommitAsync(ct);
         }));
     }

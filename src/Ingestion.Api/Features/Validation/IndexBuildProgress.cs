@@ -30,7 +30,7 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Guid _taskId;
-    private readonly Guid _fieldId;
+    private readonly string _table;
     private readonly int _builds;
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<int, BuildClock> _clocks = [];
@@ -38,14 +38,18 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
     private readonly Task _watching;
     private double _written;
 
-    private IndexBuildProgress(NpgsqlDataSource dataSource, Guid taskId, FieldDefinition field)
+    private IndexBuildProgress(NpgsqlDataSource dataSource, Guid taskId, FieldDefinition field, bool reload)
     {
-        (_dataSource, _taskId, _fieldId, _builds) = (dataSource, taskId, field.FieldId, FieldValueTables.Indexes(field).Length);
+        (_dataSource, _taskId, _table, _builds) = (dataSource, taskId, FieldValueTables.BulkTableName(field.FieldId, reload), FieldValueTables.Indexes(field).Length);
         _watching = WatchAsync();
     }
 
-    /// <summary>Starts watching the builds of <paramref name="field"/>'s table for <paramref name="taskId"/>'s status.</summary>
-    public static IndexBuildProgress Start(NpgsqlDataSource dataSource, Guid taskId, FieldDefinition field) => new(dataSource, taskId, field);
+    /// <summary>
+    /// Starts watching the builds of <paramref name="field"/>'s table, or with <paramref name="reload"/> its reload
+    /// table, for <paramref name="taskId"/>'s status.
+    /// </summary>
+    public static IndexBuildProgress Start(NpgsqlDataSource dataSource, Guid taskId, FieldDefinition field, bool reload = false) =>
+        new(dataSource, taskId, field, reload);
 
     /// <summary>The builds are done: shows them whole.</summary>
     public async Task CompleteAsync()
@@ -119,9 +123,9 @@ internal sealed class IndexBuildProgress : IAsyncDisposable
         await using var cmd = new NpgsqlCommand("""
             SELECT (SELECT count(*) FROM pg_index i WHERE i.indrelid = r.rel)::int AS built,
                    p.pid, p.phase, p.blocks_done, p.blocks_total, p.tuples_done, p.tuples_total
-            FROM (SELECT to_regclass(field_values_table($1)) AS rel) r
+            FROM (SELECT to_regclass($1) AS rel) r
             LEFT JOIN pg_stat_progress_create_index p ON p.relid = r.rel
-            """, conn) { Parameters = { new() { Value = _fieldId } } };
+            """, conn) { Parameters = { new() { Value = _table } } };
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         var (built, running, now) = (0, 0.0, Stopwatch.GetTimestamp());
         while (await reader.ReadAsync(ct))

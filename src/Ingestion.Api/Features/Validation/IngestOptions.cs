@@ -18,6 +18,14 @@ public sealed class IngestOptions
     public int BulkLoadMaxItems { get; set; } = 1_000_000;
 
     /// <summary>
+    /// The fewest rows (estimated from the upload's size, 64 bytes a row) for which a later upload to an indexed field
+    /// is bulk-loaded into the field's reload table and swapped in, instead of inserted into the indexed table row by
+    /// row: the copy of the field's values and the index builds over all of them are worth it only for a large upload.
+    /// It must also hold at least half as many rows as the field has values, and the dataset fit one ledger. 0: never.
+    /// </summary>
+    public int ReloadMinRows { get; set; } = 100_000;
+
+    /// <summary>
     /// How long, in seconds, the item ids a one-pass bulk load read are kept unused for the next field's first upload
     /// into the same dataset (<see cref="DatasetItemKeyCache"/>): one dataset's at a time, up to 20 MB at the default
     /// <see cref="BulkLoadMaxItems"/>. 0: never kept.

@@ -68,7 +68,7 @@ internal sealed class MediaValueLedger
     /// </summary>
     public static async Task<MediaValueLedger> LoadAsync(NpgsqlConnection conn, Guid datasetId, Guid fieldId, Guid taskId, LedgerSlice slice,
         long datasetItems, bool tableHasRows, MediaValueLedger? previous, NpgsqlConnection? prefetched, DatasetItemKeyCache? keyCache,
-        LedgerProgress? progress, CancellationToken ct)
+        LedgerProgress? progress, CancellationToken ct, bool reload = false)
     {
         // A load in one pass reads all of the dataset's items: it may take the ids the last such load into the same
         // dataset read, if they are still the dataset's, and keeps what it reads for the next one.
@@ -107,7 +107,7 @@ internal sealed class MediaValueLedger
             return ledger;
         }
         await using (var cmd = new NpgsqlCommand($"""
-            SELECT media_id, task_id = $1, row_index FROM {FieldValueTables.TableName(fieldId)} WHERE {LedgerSlice.Sql("media_id", "$2", "$3")}
+            SELECT media_id, task_id = $1, row_index FROM {FieldValueTables.BulkTableName(fieldId, reload)} WHERE {LedgerSlice.Sql("media_id", "$2", "$3")}
             """, conn)
         {
             Parameters = { new() { Value = taskId }, new() { Value = (long)slice.Passes }, new() { Value = (long)slice.Pass } },

@@ -88,6 +88,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             try
             {
                 await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                await FieldValueTables.IndexAndSwapInReloadAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
             }
             catch (Exception indexing) when (!ct.IsCancellationRequested)
             {
@@ -145,7 +146,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                     }
                     var progress = new LedgerProgress(dataSource, taskId);
                     ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
-                        bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, itemKeys, progress, ct);
+                        bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, itemKeys, progress, ct, bulk.Reload);
                     await progress.CompleteAsync();
                     prefetch ??= pass + 1 < passes
                         ? MediaValueLedger.PrefetchAsync(prefetchConnection!, task.Field.DatasetId, pass + 1, passes, ct)
@@ -167,7 +168,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                 }
                 foreach (var batch in batches)
                 {
-                    batch.ForPass(ledger, spill);
+                    batch.ForPass(ledger, spill, bulk?.Reload == true);
                 }
                 read = await LoadPassAsync(conn, task, passes, batches, from, spilled, timings, ct);
                 if (spill is not null)
@@ -215,9 +216,16 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             var indexing = Stopwatch.GetTimestamp();
             await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'indexing' WHERE task_id = $1", ct, taskId);
-            await using (var progress = IndexBuildProgress.Start(dataSource, taskId, task.Field))
+            await using (var progress = IndexBuildProgress.Start(dataSource, taskId, task.Field, bulk.Reload))
             {
-                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                if (bulk.Reload)
+                {
+                    await FieldValueTables.IndexAndSwapInReloadAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                }
+                else
+                {
+                    await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                }
                 await progress.CompleteAsync();
             }
             timings.Index += Stopwatch.GetElapsedTime(indexing);
@@ -228,7 +236,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             try
             {
                 await FieldValueTables.AnalyzeIfGrownAsync(conn, task.Field,
-                    await conn.ScalarAsync<long>("SELECT inserted_rows FROM tasks WHERE task_id = $1", ct, taskId), ct);
+                    await conn.ScalarAsync<long>("SELECT inserted_rows FROM tasks WHERE task_id = $1", ct, taskId), ct, swappedIn: bulk?.Reload == true);
             }
             catch (PostgresException e)
             {
@@ -318,7 +326,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         return await reading;
     }
 
-    private sealed record BulkLoad(int Passes, long Items, bool TableHasRows);
+    // Reload: into the field's reload table, over a copy of its values (ChooseReloadAsync).
+    private sealed record BulkLoad(int Passes, long Items, bool TableHasRows, bool Reload = false);
 
     /// <summary>
     /// A field's first real upload is a bulk load (a ledger of the dataset's items, COPY into the unindexed table,
@@ -330,7 +339,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     {
         if (await FieldValueTables.IsIndexedAsync(conn, task.Field.FieldId, ct))
         {
-            return null;
+            return await ChooseReloadAsync(conn, task, ct);
         }
         var (perPass, maxPasses) = (options.Value.BulkLoadMaxItems, Math.Max(1, options.Value.BulkLoadMaxPasses));
         if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue && (perPass > 0 || task.LoadPhase is not null))
@@ -357,6 +366,50 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
         }
         return null;
+    }
+
+    /// <summary>
+    /// A later upload to an indexed field is bulk-loaded too when it is large beside what the field holds: into the
+    /// field's reload table, which starts as a copy of the field's values and is indexed and swapped in at the end
+    /// (migration 0021), so the field's values stay readable meanwhile. Building the indexes over old and new values at
+    /// once costs less than inserting into them row by row once the upload holds at least half as many rows as the field
+    /// has values (<see cref="IngestOptions.ReloadMinRows"/> and below). Only in one pass, which also bounds the copy: a
+    /// field holds at most one value per item, so at most <see cref="IngestOptions.BulkLoadMaxItems"/>. Null: the SQL
+    /// path through the indexed table.
+    /// </summary>
+    private async Task<BulkLoad?> ChooseReloadAsync(NpgsqlConnection conn, LoadedTask task, CancellationToken ct)
+    {
+        var reload = FieldValueTables.ReloadTableName(task.Field.FieldId);
+        if (task.LoadReload)
+        {
+            // Resumed: the reload table holds the values before it and what this task stored. Once swapped in, what
+            // is left is the task's end, which the SQL path reaches reading nothing past the last checkpoint.
+            return await conn.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", ct, reload)
+                ? new BulkLoad(1, await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct), TableHasRows: true, Reload: true)
+                : null;
+        }
+        var (minRows, perPass) = (options.Value.ReloadMinRows, options.Value.BulkLoadMaxItems);
+        // Counting 64 bytes a row, as for passes (a JSON row of an id and a number is about 67).
+        var rows = task.UploadBytes / 64;
+        if (task.IsDryRun || minRows <= 0 || perPass <= 0 || limitOptions.Value.MaxRows >= int.MaxValue || rows < minRows)
+        {
+            return null;
+        }
+        var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct);
+        // The count PostgreSQL keeps from the last index build or statistics: no scan of the values for it.
+        var values = await conn.ScalarAsync<float>("SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), -1)", ct,
+            FieldValueTables.TableName(task.Field.FieldId));
+        if (items > perPass || values < 0 || rows * 2 < values)
+        {
+            return null;
+        }
+        await using (var tx = await conn.BeginTransactionAsync(ct))
+        {
+            await conn.ExecuteUntimedAsync("SELECT create_field_values_reload($1)", ct, task.Field.FieldId);
+            await conn.ExecuteAsync("UPDATE tasks SET load_reload = true WHERE task_id = $1", ct, task.TaskId);
+            await tx.CommitAsync(ct);
+        }
+        return new BulkLoad(1, items, TableHasRows: true, Reload: true);
     }
 
     /// <summary>
@@ -486,7 +539,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     }
 
     private sealed record LoadedTask(Guid TaskId, Guid WorkspaceId, string Status, string Format, string? Compression, bool IsDryRun,
-        long RowsProcessed, FieldDefinition Field, long UploadBytes, string? LoadPhase, int LoadPass, int LoadPasses);
+        long RowsProcessed, FieldDefinition Field, long UploadBytes, string? LoadPhase, int LoadPass, int LoadPasses, bool LoadReload);
 
     private static async Task<LoadedTask?> LoadAsync(NpgsqlConnection conn, Guid taskId, CancellationToken ct)
     {
@@ -494,7 +547,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             SELECT t.workspace_id, t.status, coalesce(t.upload_format, 'json'), t.rows_processed,
                    f.field_id, f.dataset_id, f.field_name, f.field_type, f.is_multi, coalesce(f.enum_options, '{}'),
                    t.upload_compression, t.dry_run_of IS NOT NULL,
-                   coalesce(t.upload_bytes, 0), t.load_phase, t.load_pass, t.load_passes
+                   coalesce(t.upload_bytes, 0), t.load_phase, t.load_pass, t.load_passes, t.load_reload
             FROM tasks t JOIN fields f ON f.field_id = t.field_id
             WHERE t.task_id = $1
             """, conn) { Parameters = { new() { Value = taskId } } };
@@ -513,7 +566,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             EnumOptions = r.GetFieldValue<string[]>(9),
         };
         return new LoadedTask(taskId, r.GetGuid(0), r.GetString(1), r.GetString(2), r.IsDBNull(10) ? null : r.GetString(10), r.GetBoolean(11),
-            r.GetInt64(3), field, r.GetInt64(12), r.IsDBNull(13) ? null : r.GetString(13), r.GetInt32(14), r.GetInt32(15));
+            r.GetInt64(3), field, r.GetInt64(12), r.IsDBNull(13) ? null : r.GetString(13), r.GetInt32(14), r.GetInt32(15), r.GetBoolean(16));
     }
 
     /// <summary>Failures worth a retry: the database went away or the node is stopping. Anything else would fail again.</summary>

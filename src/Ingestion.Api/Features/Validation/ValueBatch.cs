@@ -50,11 +50,15 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     /// the later slices' rows. The task's batches are kept from pass to pass, so their lists, grown to a batch's size
     /// once, are not allocated again per pass.
     /// </summary>
-    public void ForPass(MediaValueLedger? passLedger, SliceSpill? passSpill)
+    public void ForPass(MediaValueLedger? passLedger, SliceSpill? passSpill, bool reload = false)
     {
         _ledger = passLedger;
         _spill = passSpill;
+        _bulkTable = FieldValueTables.BulkTableName(field.FieldId, reload);
     }
+
+    // Where a bulk load's rows go: the field's table, or its reload table (FieldValueTables.ReloadTableName).
+    private string _bulkTable = FieldValueTables.TableName(field.FieldId);
 
     /// <summary>The checkpoint this batch commits: every row before it is done once the batch is.</summary>
     public long RowsProcessed { get; private set; }
@@ -241,8 +245,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
 
     /// <summary>
     /// A bulk load's flush: the rows the ledger let through (<see cref="Claim"/>, when the batch was sealed or, for rows
-    /// named by file name, here) are COPYed straight into the field's table, which has no index yet, with the refused
-    /// rows' errors and the checkpoint. The ledger is updated before the commit; if the commit fails the job stops and
+    /// named by file name, here) are COPYed straight into the field's table or its reload table, which has no index yet,
+    /// with the refused rows' errors and the checkpoint. The ledger is updated before the commit; if the commit fails the job stops and
     /// a new run reloads the ledger from what was committed.
     /// </summary>
     private async Task FlushBulkAsync(NpgsqlConnection conn, MediaValueLedger ledger, IngestTimings timings, CancellationToken ct)
@@ -258,7 +262,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
         // other than the field's are NULL.
         var column = field.ValueColumn;
         await using (var w = await BinaryCopyWriter.BeginAsync(conn, $"""
-            COPY {FieldValueTables.TableName(field.FieldId)} (media_id, task_id, row_index, {column}) FROM STDIN (FORMAT BINARY)
+            COPY {_bulkTable} (media_id, task_id, row_index, {column}) FROM STDIN (FORMAT BINARY)
             """, ct))
         {
             for (var i = 0; i < _outcomes.Count; i++)

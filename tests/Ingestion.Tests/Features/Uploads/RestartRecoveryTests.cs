@@ -44,11 +44,13 @@ public sealed class RestartRecoveryTests
     }
 
     [Theory]
-    [InlineData(1, 5_000)]
+    [InlineData(1, 5_000, false)]
     // Three passes of about 50,000 items; the first decides its slice and every invalid row (about 55,000 rows), so
     // the kill lands in a later pass, which the next node resumes mid-pass.
-    [InlineData(3, 60_000)]
-    public async Task A_node_killed_mid_file_is_taken_over_and_the_task_completes_with_exact_counts(int passes, long killAfterRows)
+    [InlineData(3, 60_000, false)]
+    // A later upload into the field's reload table, which the next node loads on and swaps in.
+    [InlineData(1, 5_000, true)]
+    public async Task A_node_killed_mid_file_is_taken_over_and_the_task_completes_with_exact_counts(int passes, long killAfterRows, bool reload)
     {
         const int rowCount = 150_000;
         var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
@@ -61,19 +63,26 @@ public sealed class RestartRecoveryTests
 
         await using var first = await ServiceProcess.StartAsync(connectionString, settings);
         // Kill the node once it has committed some checkpoints but is far from done.
-        var (token, dataset, taskId, invalid, processedAtKill) = await UploadUntilSeenMidFileAsync(first, connectionString, rowCount, killAfterRows);
+        var (token, dataset, taskId, invalid, processedAtKill) = await UploadUntilSeenMidFileAsync(first, connectionString, rowCount, killAfterRows, reload);
         first.Kill();
+        var fileRows = reload ? rowCount - EarlierValues : rowCount;
 
         await using var second = await ServiceProcess.StartAsync(connectionString, settings);
         var status = await second.Client(token).WaitForTaskAsync(dataset, taskId, TimeSpan.FromSeconds(120));
 
         status["status"]!.GetValue<string>().ShouldBe("COMPLETED_WITH_ERRORS");
-        status["inserted_rows"]!.GetValue<long>().ShouldBe(rowCount - invalid);
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(fileRows - invalid);
         status["error_count"]!.GetValue<long>().ShouldBe(invalid);
         await using var db = new Npgsql.NpgsqlConnection(connectionString);
         await db.OpenAsync();
         (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(passes);
-        await StoredExactlyOnceAsync(db, taskId, rowCount - invalid, invalid);
+        (await db.ScalarAsync<bool>("SELECT load_reload FROM tasks WHERE task_id = $1", CancellationToken.None, taskId)).ShouldBe(reload);
+        await StoredExactlyOnceAsync(db, taskId, fileRows - invalid, invalid);
+        // The field's earlier values are all there beside them, and its reload table is gone.
+        (await db.ScalarAsync<long>("SELECT count(*) FROM field_values v JOIN tasks t ON t.field_id = v.field_id WHERE t.task_id = $1", CancellationToken.None, taskId))
+            .ShouldBe(fileRows - invalid + (reload ? EarlierValues : 0));
+        (await db.ScalarAsync<bool>("SELECT to_regclass(field_values_reload_table(field_id)) IS NULL FROM tasks WHERE task_id = $1", CancellationToken.None, taskId))
+            .ShouldBeTrue();
         // The stored upload is dropped just after the final status commits.
         var chunksGone = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (await db.ScalarAsync<long>(ChunksSql, CancellationToken.None, taskId) > 0 && DateTime.UtcNow < chunksGone)
@@ -118,15 +127,30 @@ public sealed class RestartRecoveryTests
 
     private const string ChunksSql = "SELECT count(*) FROM upload_chunks WHERE task_id = $1";
 
-    /// <summary>A workspace, a dataset of <paramref name="rowCount"/> items and a float field, with its first upload sent.</summary>
-    private static async Task<(ApiClient Api, string Token, Guid Dataset, Guid TaskId, int Invalid)> StartFloatUploadAsync(ServiceProcess service, int rowCount)
+    // With a reload, the field's first upload gives this many items a value; the upload under test names the rest.
+    private const int EarlierValues = 100;
+
+    /// <summary>
+    /// A workspace, a dataset of <paramref name="rowCount"/> items and a float field, with its first upload sent; or,
+    /// with <paramref name="reload"/>, a later upload, large beside the field's first one, which the job reloads.
+    /// </summary>
+    private static async Task<(ApiClient Api, string Token, Guid Dataset, Guid TaskId, int Invalid)> StartFloatUploadAsync(ServiceProcess service, int rowCount,
+        bool reload)
     {
         var workspace = await service.Client(IngestionApp.AdminToken).CreateWorkspaceAsync($"crash-{Guid.NewGuid():N}");
         var api = service.Client(workspace.Token);
         var dataset = await api.CreateDatasetAsync();
         var media = await api.RegisterMediaAsync(dataset, Enumerable.Range(0, rowCount).Select(i => $"frame-{i:D6}.jpg"));
-        var (file, invalid) = FloatFile(media);
         var taskId = await api.DeclareFieldAsync(dataset, "depth", "float");
+        if (reload)
+        {
+            (await api.UploadRowsAsync(dataset, taskId, media.Take(EarlierValues).Select(m => (object)new { media_id = m, value = 1.5 })))
+                .StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            (await api.WaitForTaskAsync(dataset, taskId))["inserted_rows"]!.GetValue<long>().ShouldBe(EarlierValues);
+            taskId = await api.FollowUpTaskAsync(dataset, "depth");
+            media = media.Skip(EarlierValues).ToList();
+        }
+        var (file, invalid) = FloatFile(media);
         (await api.UploadAsync(dataset, taskId, file)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         return (api, workspace.Token, dataset, taskId, invalid);
     }
@@ -138,14 +162,15 @@ public sealed class RestartRecoveryTests
     /// lets them go by unseen; the test then sends another upload, at most three in all.
     /// </summary>
     private static async Task<(string Token, Guid Dataset, Guid TaskId, int Invalid, long Processed)> UploadUntilSeenMidFileAsync(
-        ServiceProcess service, string connectionString, int rowCount, long rows)
+        ServiceProcess service, string connectionString, int rowCount, long rows, bool reload = false)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var (_, token, dataset, taskId, invalid) = await StartFloatUploadAsync(service, rowCount);
+            var (_, token, dataset, taskId, invalid) = await StartFloatUploadAsync(service, rowCount, reload);
             var taskIdToWatch = taskId;
             // A thread of its own, reading synchronously: a test thread-pool busy with other tests does not delay it.
-            var processed = await Task.Factory.StartNew(() => WaitUntilProcessed(connectionString, taskIdToWatch, rows, rowCount),
+            var fileRows = reload ? rowCount - EarlierValues : rowCount;
+            var processed = await Task.Factory.StartNew(() => WaitUntilProcessed(connectionString, taskIdToWatch, rows, fileRows),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             if (processed is { } seen)
             {

@@ -95,6 +95,82 @@ public sealed class BulkLoadTests(SharedApp shared)
         status["error_count"]!.GetValue<long>().ShouldBe(6);
     }
 
+    [Fact]
+    public async Task A_later_upload_large_beside_its_field_is_bulk_loaded_over_a_copy_of_its_values_and_swapped_in_with_the_indexed_tables_verdicts()
+    {
+        // Every upload counts as large here; a reload still needs at least half as many rows as the field has values.
+        var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
+        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?> { ["Ingestion:Ingest:ReloadMinRows"] = "1" },
+            connectionString);
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var db = await source.OpenConnectionAsync();
+        foreach (var (type, options, isMulti) in new (string, string[]?, bool?)[]
+                 {
+                     ("float", null, null), ("enum", ["red", "green", "blue"], true), ("string", null, null), ("datetime", null, null),
+                 })
+        {
+            var api = await app.NewWorkspaceClientAsync();
+            var dataset = await api.CreateDatasetAsync();
+            var names = Enumerable.Range(0, 400).Select(i => $"frame é {i:D3}.jpg").ToList();
+            var items = await api.RegisterMediaAsync(dataset, names);
+            var rows = MixedRows(type, items, names);
+            // The field's first upload gives every fifth item a value; the file's rows for those items are refused.
+            var earlier = items.Where((_, i) => i % 5 == 0).Select((m, k) => (object)new { media_id = m, value = Value(type, 1000 + k) }).ToList();
+            var (firstTask, _) = await api.IngestAsync(dataset, "reloaded", type, earlier, options, isMulti);
+            var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM tasks WHERE task_id = $1", CancellationToken.None, firstTask);
+            var earlierValues = await LinesAsync(db, ValuesSql, firstTask);
+            // The same file as another field's first upload: the values a load stores for the rows it keeps.
+            var (freshTask, _) = await api.IngestAsync(dataset, "fresh", type, rows, options, isMulti);
+
+            var later = await api.FollowUpTaskAsync(dataset, "reloaded");
+            // A dry run goes through the indexed table and SQL and stores nothing: the verdicts the reload must give.
+            var file = System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(rows));
+            var dryRun = await api.UploadAndWaitAsync(dataset, api.UploadFileAsync(dataset, later, file, "values.json", "application/json", "?dry_run=true"));
+            (await api.UploadFileAsync(dataset, later, file, "values.json", "application/json")).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            var status = await api.WaitForTaskAsync(dataset, later);
+
+            (await db.ScalarAsync<bool>("SELECT load_reload FROM tasks WHERE task_id = $1", CancellationToken.None, later)).ShouldBeTrue(type);
+            status["inserted_rows"]!.GetValue<long>().ShouldBe(dryRun["inserted_rows"]!.GetValue<long>(), type);
+            status["error_count"]!.GetValue<long>().ShouldBe(dryRun["error_count"]!.GetValue<long>(), type);
+            // The same rows refused for the same reasons, but one: a repeat of an item set by the earlier upload is
+            // already set to the reload, as to every row decided against a ledger, where SQL calls it a duplicate of the
+            // row before it when both are in one batch (and already set when a checkpoint lies between them).
+            var errors = (await LinesAsync(db, ErrorsSql, later)).ToDictionary(e => e.Split(" | ")[0]);
+            var sqlErrors = (await LinesAsync(db, ErrorsSql, dryRun["task_id"]!.GetValue<Guid>())).ToDictionary(e => e.Split(" | ")[0]);
+            errors.Keys.ShouldBe(sqlErrors.Keys, type);
+            foreach (var (row, error) in errors)
+            {
+                if (error.Contains(" | value_already_set | ") && sqlErrors[row].Contains(" | duplicate_media_id | "))
+                {
+                    continue;
+                }
+                error.ShouldBe(sqlErrors[row], type);
+            }
+            errors.Values.Count(e => e.Contains(" | value_already_set | ")).ShouldBeGreaterThan(0, type);
+            // Stored: the fresh load's values less the rows refused as already set, and the earlier values untouched.
+            var alreadySet = (await LinesAsync(db, "SELECT row_index::text FROM row_errors WHERE task_id = $1 AND error_code = 'value_already_set'", later))
+                .Select(long.Parse).ToHashSet();
+            var freshValues = await LinesAsync(db, ValuesSql, freshTask);
+            (await LinesAsync(db, ValuesSql, later)).ShouldBe(freshValues.Where(v => !alreadySet.Contains(long.Parse(v.Split(" | ")[1]))), type);
+            (await LinesAsync(db, ValuesSql, firstTask)).ShouldBe(earlierValues, type);
+            (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId))
+                .ShouldBe(earlier.Count + status["inserted_rows"]!.GetValue<long>(), type);
+
+            // The reload table became the field's table: attached, indexed under the field's names, immutable; none is left.
+            (await db.ScalarAsync<bool>("SELECT to_regclass(field_values_reload_table($1)) IS NULL", CancellationToken.None, fieldId)).ShouldBeTrue(type);
+            (await db.ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = field_values_table($1)::regclass)", CancellationToken.None, fieldId))
+                .ShouldBeTrue(type);
+            var freshField = await db.ScalarAsync<Guid>("SELECT field_id FROM tasks WHERE task_id = $1", CancellationToken.None, freshTask);
+            const string IndexesSql = "SELECT indexname FROM pg_indexes WHERE tablename = field_values_table($1) ORDER BY 1";
+            (await LinesAsync(db, IndexesSql, fieldId)).ShouldBe(
+                (await LinesAsync(db, IndexesSql, freshField)).Select(i => i.Replace($"{freshField:N}", $"{fieldId:N}")), type);
+            (await Should.ThrowAsync<PostgresException>(() => db.ExecuteAsync($"TRUNCATE field_values_{fieldId:N}", CancellationToken.None)))
+                .MessageText.ShouldContain("immutable");
+            (await api.MediaValuesAsync(dataset, items[0])).Count.ShouldBe(2, type); // its earlier value, and the fresh field's
+            (await api.MediaValuesAsync(dataset, items[6])).Count.ShouldBe(2, type); // both fields' from this file
+        }
+    }
+
     /// <summary>
     /// Sends the same mixed file through a field's first upload (bulk-loaded) and through a follow-up upload of another
     /// field (the indexed table and SQL), and holds both to the same verdict and value for every row.
