@@ -79,8 +79,9 @@ public static class FieldValueTables
     /// (migration 0021), so readers go from the old values to the old and new ones at once. Safe to repeat after a crash
     /// at any point: the builds are no-ops once done, and with no reload table left the whole is one. The swap detaches
     /// the field's table from field_values, which takes the parent's ACCESS EXCLUSIVE lock until it commits: behind a
-    /// long search on field_values it would wait, and every query after it would queue behind it, so it waits at most
-    /// 2 s for its locks and tries again a moment later.
+    /// long read (an export, a search) it would wait, and every query after it would queue behind it, so it waits at most
+    /// half a second for its locks and tries again a moment later, for as long as it takes: giving up would end the task
+    /// with values it counted that no reader can see.
     /// </summary>
     public static async Task IndexAndSwapInReloadAsync(NpgsqlDataSource dataSource, FieldDefinition field, IndexBuildSettings settings, CancellationToken ct)
     {
@@ -98,15 +99,15 @@ public static class FieldValueTables
             await using var tx = await swap.BeginTransactionAsync(ct);
             try
             {
-                await swap.ExecuteAsync("SELECT set_config('lock_timeout', '2s', true)", ct);
+                await swap.ExecuteAsync("SELECT set_config('lock_timeout', '500ms', true)", ct);
                 await swap.ExecuteUntimedAsync("SELECT swap_in_field_values_reload($1)", ct, field.FieldId);
                 await tx.CommitAsync(ct);
                 return;
             }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.DeadlockDetected && attempt < 30)
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.DeadlockDetected)
             {
                 await tx.RollbackAsync(ct);
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(100 * attempt, 2_000)), ct);
             }
         }
     }

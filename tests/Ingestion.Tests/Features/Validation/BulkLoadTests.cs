@@ -171,6 +171,50 @@ public sealed class BulkLoadTests(SharedApp shared)
         }
     }
 
+    [Fact]
+    public async Task A_reload_waits_for_a_long_read_of_its_field_to_end_and_swaps_in_after_it_while_reads_keep_answering()
+    {
+        var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
+        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?> { ["Ingestion:Ingest:ReloadMinRows"] = "1" },
+            connectionString);
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var db = await source.OpenConnectionAsync();
+        var api = await app.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var items = await api.RegisterMediaAsync(dataset, Enumerable.Range(0, 200).Select(i => $"frame-{i:D3}.jpg"));
+        var (first, _) = await api.IngestAsync(dataset, "depth", "float", items.Take(10).Select(m => (object)new { media_id = m, value = 1.5 }));
+        var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM tasks WHERE task_id = $1", CancellationToken.None, first);
+
+        // A read of the field's table that stays open, as a long export would: the swap cannot drop the table under it.
+        await using var reader = await source.OpenConnectionAsync();
+        await using var reading = await reader.BeginTransactionAsync();
+        (await reader.ScalarAsync<long>($"SELECT count(*) FROM field_values_{fieldId:N}", CancellationToken.None)).ShouldBe(10);
+        var later = await api.FollowUpTaskAsync(dataset, "depth");
+        (await api.UploadRowsAsync(dataset, later, items.Skip(10).Select(m => (object)new { media_id = m, value = 2.5 })))
+            .StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var waiting = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await db.ScalarAsync<bool>("SELECT to_regclass(field_values_reload_table($1) || '_key') IS NULL", CancellationToken.None, fieldId))
+        {
+            DateTime.UtcNow.ShouldBeLessThan(waiting, "the reload never built its indexes");
+            await Task.Delay(50);
+        }
+        // Indexed and waiting to swap: the task is not finished, and reads of the field still answer, with the old values.
+        await Task.Delay(1500);
+        (await api.StatusAsync(dataset, later))["status"]!.GetValue<string>().ShouldBe("IN_PROGRESS");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        (await api.MediaValuesAsync(dataset, items[0])).Single()!["value"]!.GetValue<double>().ShouldBe(1.5);
+        (await api.MediaValuesAsync(dataset, items[20])).ShouldBeEmpty();
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(5));
+
+        await reading.CommitAsync();
+        var status = await api.WaitForTaskAsync(dataset, later);
+        status["status"]!.GetValue<string>().ShouldBe("COMPLETED");
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(190);
+        (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBe(200);
+        (await db.ScalarAsync<bool>("SELECT to_regclass(field_values_reload_table($1)) IS NULL", CancellationToken.None, fieldId)).ShouldBeTrue();
+        (await api.MediaValuesAsync(dataset, items[20])).Single()!["value"]!.GetValue<double>().ShouldBe(2.5);
+    }
+
     /// <summary>
     /// Sends the same mixed file through a field's first upload (bulk-loaded) and through a follow-up upload of another
     /// field (the indexed table and SQL), and holds both to the same verdict and value for every row.
