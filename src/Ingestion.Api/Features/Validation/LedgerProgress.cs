@@ -9,7 +9,10 @@ namespace Ingestion.Api.Features.Validation;
 /// flight and one every <see cref="Interval"/>; a report that finds a write in flight is skipped, since the next one
 /// carries a later figure anyway. A write that fails is dropped (<see cref="ProgressWrite"/>).
 /// </summary>
-internal sealed class LedgerProgress(NpgsqlDataSource dataSource, Guid taskId)
+/// <param name="dataSource">Where the reports are written, each on a pooled connection of its own.</param>
+/// <param name="taskId">The task whose status shows them.</param>
+/// <param name="from">Where the reports start: a later share of the pass's preparing, when something came before the ledger.</param>
+internal sealed class LedgerProgress(NpgsqlDataSource dataSource, Guid taskId, double from = 0)
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
 
@@ -24,14 +27,17 @@ internal sealed class LedgerProgress(NpgsqlDataSource dataSource, Guid taskId)
             return;
         }
         _lastWrite = Stopwatch.GetTimestamp();
-        _writing = WriteAsync(Math.Clamp(fraction, 0, 1));
+        _writing = WriteAsync(from + (1 - from) * Math.Clamp(fraction, 0, 1));
     }
 
-    /// <summary>The ledger is read: shows it whole, once any report still in flight has landed.</summary>
-    public async Task CompleteAsync()
+    /// <summary>
+    /// The ledger is read: shows it whole (or, for a step before the ledger, <paramref name="upTo"/>), once any report
+    /// still in flight has landed.
+    /// </summary>
+    public async Task CompleteAsync(double upTo = 1)
     {
         await _writing;
-        await WriteAsync(1);
+        await WriteAsync(upTo);
     }
 
     private Task WriteAsync(double fraction) =>

@@ -144,7 +144,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                     {
                         await prefetch;
                     }
-                    var progress = new LedgerProgress(dataSource, taskId);
+                    // A reload's first pass shows its copy of the field's values as the first half of its preparing.
+                    var progress = new LedgerProgress(dataSource, taskId, from: bulk.Reload && pass == 0 && task.RowsProcessed == 0 ? 0.5 : 0);
                     ledger = await MediaValueLedger.LoadAsync(conn, task.Field.DatasetId, task.Field.FieldId, taskId, new LedgerSlice(pass, passes),
                         bulk.Items, bulk.TableHasRows, ledger, prefetch is null ? null : prefetchConnection, itemKeys, progress, ct, bulk.Reload);
                     await progress.CompleteAsync();
@@ -373,43 +374,79 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     /// field's reload table, which starts as a copy of the field's values and is indexed and swapped in at the end
     /// (migration 0021), so the field's values stay readable meanwhile. Building the indexes over old and new values at
     /// once costs less than inserting into them row by row once the upload holds at least half as many rows as the field
-    /// has values (<see cref="IngestOptions.ReloadMinRows"/> and below). Only in one pass, which also bounds the copy: a
-    /// field holds at most one value per item, so at most <see cref="IngestOptions.BulkLoadMaxItems"/>. Null: the SQL
-    /// path through the indexed table.
+    /// has values (<see cref="IngestOptions.ReloadMinRows"/> and below). A large dataset is reloaded in passes on the
+    /// same terms as a first upload. Null: the SQL path through the indexed table.
     /// </summary>
     private async Task<BulkLoad?> ChooseReloadAsync(NpgsqlConnection conn, LoadedTask task, CancellationToken ct)
     {
-        var reload = FieldValueTables.ReloadTableName(task.Field.FieldId);
+        var fieldId = task.Field.FieldId;
         if (task.LoadReload)
         {
-            // Resumed: the reload table holds the values before it and what this task stored. Once swapped in, what
-            // is left is the task's end, which the SQL path reaches reading nothing past the last checkpoint.
-            return await conn.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", ct, reload)
-                ? new BulkLoad(1, await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct), TableHasRows: true, Reload: true)
+            // Resumed: the reload table holds the values before it and what this task stored, in the passes it chose.
+            // Once swapped in, what is left is the task's end, which the SQL path reaches reading nothing past the last
+            // checkpoint.
+            return await conn.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", ct, FieldValueTables.ReloadTableName(fieldId))
+                ? new BulkLoad(task.LoadPasses, await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct), TableHasRows: true, Reload: true)
                 : null;
         }
-        var (minRows, perPass) = (options.Value.ReloadMinRows, options.Value.BulkLoadMaxItems);
+        var (minRows, perPass, maxPasses) = (options.Value.ReloadMinRows, options.Value.BulkLoadMaxItems, Math.Max(1, options.Value.BulkLoadMaxPasses));
         // Counting 64 bytes a row, as for passes (a JSON row of an id and a number is about 67).
         var rows = task.UploadBytes / 64;
         if (task.IsDryRun || minRows <= 0 || perPass <= 0 || limitOptions.Value.MaxRows >= int.MaxValue || rows < minRows)
         {
             return null;
         }
-        var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct);
         // The count PostgreSQL keeps from the last index build or statistics: no scan of the values for it.
         var values = await conn.ScalarAsync<float>("SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), -1)", ct,
-            FieldValueTables.TableName(task.Field.FieldId));
-        if (items > perPass || values < 0 || rows * 2 < values)
+            FieldValueTables.TableName(fieldId));
+        if (values < 0 || rows * 2 < values)
         {
             return null;
         }
+        var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct);
+        var passes = (int)Math.Max(1, (items + perPass - 1) / perPass);
+        if (passes > maxPasses || (passes > 1 && !(rows * 4 >= items && await LedgerSlice.AgreesWithServerAsync(conn, ct))))
+        {
+            return null;
+        }
+        await CopyIntoReloadTableAsync(conn, task, passes, ct);
+        return new BulkLoad(passes, items, TableHasRows: true, Reload: true);
+    }
+
+    /// <summary>How many of the field table's pages one statement of <see cref="CopyIntoReloadTableAsync"/> copies: 32 MB.</summary>
+    private const long ReloadCopyPages = 4096;
+
+    /// <summary>
+    /// Creates the field's reload table and copies the field's values into it, in the one transaction that creates it,
+    /// which wal_level = minimal does not log (the copy is synced at commit instead), and marks the task as reloading in
+    /// it too: a crash leaves either no reload table or a whole copy that the resumed task loads on. The copy goes a run
+    /// of pages at a time (a TID range scan each), and its progress shows as the first half of the first pass's
+    /// preparing, so a field of millions of values does not hold the status still (about 0.5 s a million).
+    /// </summary>
+    private async Task CopyIntoReloadTableAsync(NpgsqlConnection conn, LoadedTask task, int passes, CancellationToken ct)
+    {
+        var (table, reload) = (FieldValueTables.TableName(task.Field.FieldId), FieldValueTables.ReloadTableName(task.Field.FieldId));
+        await conn.ExecuteAsync("UPDATE tasks SET load_phase = 'loading', load_passes = $2, load_prepared = 0 WHERE task_id = $1", ct, task.TaskId, passes);
+        var progress = new LedgerProgress(dataSource, task.TaskId);
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
-            await conn.ExecuteUntimedAsync("SELECT create_field_values_reload($1)", ct, task.Field.FieldId);
+            await conn.ExecuteAsync("SELECT create_field_values_table($1, true)", ct, task.Field.FieldId);
+            var pages = await conn.ScalarAsync<long>("SELECT pg_relation_size(to_regclass($1)) / current_setting('block_size')::int", ct, table);
+            // The names come from the field id alone; the columns are every column a value has.
+            var copy = $"""
+                INSERT INTO {reload} (field_id, media_id, task_id, row_index, value_text, value_float, value_datetime, value_enums)
+                SELECT field_id, media_id, task_id, row_index, value_text, value_float, value_datetime, value_enums
+                FROM {table} WHERE ctid >= ('(' || $1::bigint || ',0)')::tid AND ctid < ('(' || $2::bigint || ',0)')::tid
+                """;
+            for (long page = 0; page < pages; page += ReloadCopyPages)
+            {
+                await conn.ExecuteUntimedAsync(copy, ct, (long)page, (long)page + ReloadCopyPages);
+                progress.Report(0.5 * Math.Min(page + ReloadCopyPages, pages) / pages);
+            }
             await conn.ExecuteAsync("UPDATE tasks SET load_reload = true WHERE task_id = $1", ct, task.TaskId);
             await tx.CommitAsync(ct);
         }
-        return new BulkLoad(1, items, TableHasRows: true, Reload: true);
+        await progress.CompleteAsync(0.5);
     }
 
     /// <summary>

@@ -48,8 +48,9 @@ public sealed class RestartRecoveryTests
     // Three passes of about 50,000 items; the first decides its slice and every invalid row (about 55,000 rows), so
     // the kill lands in a later pass, which the next node resumes mid-pass.
     [InlineData(3, 60_000, false)]
-    // A later upload into the field's reload table, which the next node loads on and swaps in.
+    // A later upload into the field's reload table, which the next node loads on and swaps in; in one pass and in three.
     [InlineData(1, 5_000, true)]
+    [InlineData(3, 60_000, true)]
     public async Task A_node_killed_mid_file_is_taken_over_and_the_task_completes_with_exact_counts(int passes, long killAfterRows, bool reload)
     {
         const int rowCount = 150_000;

@@ -95,13 +95,20 @@ public sealed class BulkLoadTests(SharedApp shared)
         status["error_count"]!.GetValue<long>().ShouldBe(6);
     }
 
-    [Fact]
-    public async Task A_later_upload_large_beside_its_field_is_bulk_loaded_over_a_copy_of_its_values_and_swapped_in_with_the_indexed_tables_verdicts()
+    [Theory]
+    [InlineData(1)]
+    // 400 items and a ledger of at most 60: seven passes.
+    [InlineData(7)]
+    public async Task A_later_upload_large_beside_its_field_is_bulk_loaded_over_a_copy_of_its_values_and_swapped_in_with_the_indexed_tables_verdicts(
+        int passes)
     {
         // Every upload counts as large here; a reload still needs at least half as many rows as the field has values.
         var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
-        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?> { ["Ingestion:Ingest:ReloadMinRows"] = "1" },
-            connectionString);
+        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Ingestion:Ingest:ReloadMinRows"] = "1",
+            ["Ingestion:Ingest:BulkLoadMaxItems"] = passes == 1 ? "1000000" : "60",
+        }, connectionString);
         await using var source = NpgsqlDataSource.Create(connectionString);
         await using var db = await source.OpenConnectionAsync();
         foreach (var (type, options, isMulti) in new (string, string[]?, bool?)[]
@@ -130,6 +137,7 @@ public sealed class BulkLoadTests(SharedApp shared)
             var status = await api.WaitForTaskAsync(dataset, later);
 
             (await db.ScalarAsync<bool>("SELECT load_reload FROM tasks WHERE task_id = $1", CancellationToken.None, later)).ShouldBeTrue(type);
+            (await db.ScalarAsync<int>("SELECT load_passes FROM tasks WHERE task_id = $1", CancellationToken.None, later)).ShouldBe(passes, type);
             status["inserted_rows"]!.GetValue<long>().ShouldBe(dryRun["inserted_rows"]!.GetValue<long>(), type);
             status["error_count"]!.GetValue<long>().ShouldBe(dryRun["error_count"]!.GetValue<long>(), type);
             // The same rows refused for the same reasons, but one: a repeat of an item set by the earlier upload is
