@@ -114,12 +114,18 @@ internal sealed class MediaValueLedger
         })
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
+            // The values of a reload's field come last, up to one an item of the slice: the last tenth of the reading.
+            var (n, share) = (0, 0.1 / Math.Max(1, ledger._count));
             while (reader.Read())
             {
                 var at = ledger.Find(reader.GetGuid(0));
                 if (at >= 0)
                 {
                     ledger._claims[at] = reader.GetBoolean(1) ? checked((int)reader.GetInt64(2) + 1) : EarlierUpload;
+                }
+                if ((++n & 0x3FFF) == 0)
+                {
+                    progress?.Report(0.9 + n * share);
                 }
             }
         }
