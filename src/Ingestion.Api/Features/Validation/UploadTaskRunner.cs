@@ -440,7 +440,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                 """;
             for (long page = 0; page < pages; page += ReloadCopyPages)
             {
-                await conn.ExecuteUntimedAsync(copy, ct, (long)page, (long)page + ReloadCopyPages);
+                await conn.ExecuteUntimedAsync(copy, ct, page, page + ReloadCopyPages);
                 progress.Report(0.5 * Math.Min(page + ReloadCopyPages, pages) / pages);
             }
             await conn.ExecuteAsync("UPDATE tasks SET load_reload = true WHERE task_id = $1", ct, task.TaskId);
