@@ -54,6 +54,10 @@ public static class FieldValueTables
     public static async Task<bool> IsIndexedAsync(NpgsqlConnection conn, Guid fieldId, CancellationToken ct) =>
         await conn.ScalarAsync<bool>("SELECT values_indexed FROM fields WHERE field_id = $1", ct, fieldId);
 
+    /// <summary>Whether the field has a reload table: a later upload's reload begun and not yet swapped in.</summary>
+    public static async Task<bool> HasReloadTableAsync(NpgsqlConnection conn, Guid fieldId, CancellationToken ct) =>
+        await conn.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", ct, ReloadTableName(fieldId));
+
     public static async Task<bool> HasValuesAsync(NpgsqlConnection conn, Guid fieldId, CancellationToken ct) =>
         await conn.ScalarAsync<bool>($"SELECT EXISTS (SELECT 1 FROM {TableName(fieldId)})", ct);
 
@@ -87,7 +91,7 @@ public static class FieldValueTables
     {
         await using (var conn = await dataSource.OpenConnectionAsync(ct))
         {
-            if (!await conn.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", ct, ReloadTableName(field.FieldId)))
+            if (!await HasReloadTableAsync(conn, field.FieldId, ct))
             {
                 return;
             }

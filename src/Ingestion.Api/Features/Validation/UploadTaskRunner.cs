@@ -342,22 +342,16 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             return await ChooseReloadAsync(conn, task, ct);
         }
-        var (perPass, maxPasses) = (options.Value.BulkLoadMaxItems, Math.Max(1, options.Value.BulkLoadMaxPasses));
-        if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue && (perPass > 0 || task.LoadPhase is not null))
+        if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue && (options.Value.BulkLoadMaxItems > 0 || task.LoadPhase is not null))
         {
             // Counted first, so a dataset past the bound costs one row read, not gigabytes read and thrown away.
             var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct);
-            var passes = (int)Math.Max(1, (items + perPass - 1) / Math.Max(1, perPass));
             // A resumed bulk load keeps the passes it started with: they decide which rows its checkpoints cover.
             if (task.LoadPhase is not null)
             {
                 return new BulkLoad(task.LoadPasses, items, await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct));
             }
-            // A load in passes reads every item id of the dataset twice (one scan picks the slices out, each pass
-            // reads its own) and later slices' rows twice (parsed and spilled in the first pass, read back in their
-            // own), so passes pay only for an upload that names a good share of the dataset: at least a quarter as
-            // many rows as it has items, counting rows of 64 bytes or more.
-            if (passes <= maxPasses && (passes == 1 || (task.UploadBytes / 64 * 4 >= items && await LedgerSlice.AgreesWithServerAsync(conn, ct))))
+            if (await PassesAsync(conn, task, items, ct) is { } passes)
             {
                 return new BulkLoad(passes, items, await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct));
             }
@@ -367,6 +361,23 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
         }
         return null;
+    }
+
+    /// <summary>
+    /// How many passes a bulk load of <paramref name="task"/> into a dataset of <paramref name="items"/> items takes,
+    /// one per ledger's worth of them; null when the set-wise SQL path suits it better. A load in passes reads every
+    /// item id of the dataset twice (one scan picks the slices out, each pass reads its own) and later slices' rows
+    /// twice (parsed and spilled in the first pass, read back in their own), so passes pay only for an upload that
+    /// names a good share of the dataset: at least a quarter as many rows as it has items, counting rows of 64 bytes
+    /// or more. Past BulkLoadMaxPasses, never.
+    /// </summary>
+    private async Task<int?> PassesAsync(NpgsqlConnection conn, LoadedTask task, long items, CancellationToken ct)
+    {
+        var (perPass, maxPasses) = (options.Value.BulkLoadMaxItems, Math.Max(1, options.Value.BulkLoadMaxPasses));
+        var passes = (int)Math.Max(1, (items + perPass - 1) / Math.Max(1, perPass));
+        return passes <= maxPasses && (passes == 1 || (task.UploadBytes / 64 * 4 >= items && await LedgerSlice.AgreesWithServerAsync(conn, ct)))
+            ? passes
+            : null;
     }
 
     /// <summary>
@@ -385,27 +396,24 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             // Resumed: the reload table holds the values before it and what this task stored, in the passes it chose.
             // Once swapped in, what is left is the task's end, which the SQL path reaches reading nothing past the last
             // checkpoint.
-            return await conn.ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", ct, FieldValueTables.ReloadTableName(fieldId))
+            return await FieldValueTables.HasReloadTableAsync(conn, fieldId, ct)
                 ? new BulkLoad(task.LoadPasses, await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct), TableHasRows: true, Reload: true)
                 : null;
         }
-        var (minRows, perPass, maxPasses) = (options.Value.ReloadMinRows, options.Value.BulkLoadMaxItems, Math.Max(1, options.Value.BulkLoadMaxPasses));
+        var minRows = options.Value.ReloadMinRows;
         // Counting 64 bytes a row, as for passes (a JSON row of an id and a number is about 67).
         var rows = task.UploadBytes / 64;
-        if (task.IsDryRun || minRows <= 0 || perPass <= 0 || limitOptions.Value.MaxRows >= int.MaxValue || rows < minRows)
+        if (task.IsDryRun || minRows <= 0 || options.Value.BulkLoadMaxItems <= 0 || limitOptions.Value.MaxRows >= int.MaxValue || rows < minRows)
         {
             return null;
         }
-        // The count PostgreSQL keeps from the last index build or statistics: no scan of the values for it.
-        var values = await conn.ScalarAsync<float>("SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), -1)", ct,
-            FieldValueTables.TableName(fieldId));
+        var values = await conn.CountedRowsAsync(FieldValueTables.TableName(fieldId), ct);
         if (values < 0 || rows * 2 < values)
         {
             return null;
         }
         var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct);
-        var passes = (int)Math.Max(1, (items + perPass - 1) / perPass);
-        if (passes > maxPasses || (passes > 1 && !(rows * 4 >= items && await LedgerSlice.AgreesWithServerAsync(conn, ct))))
+        if (await PassesAsync(conn, task, items, ct) is not { } passes)
         {
             return null;
         }

@@ -246,8 +246,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
     /// <summary>
     /// A bulk load's flush: the rows the ledger let through (<see cref="Claim"/>, when the batch was sealed or, for rows
     /// named by file name, here) are COPYed straight into the field's table or its reload table, which has no index yet,
-    /// with the refused rows' errors and the checkpoint. The ledger is updated before the commit; if the commit fails the job stops and
-    /// a new run reloads the ledger from what was committed.
+    /// with the refused rows' errors and the checkpoint. The ledger is updated before the commit; if the commit fails
+    /// the job stops and a new run reloads the ledger from what was committed.
     /// </summary>
     private async Task FlushBulkAsync(NpgsqlConnection conn, MediaValueLedger ledger, IngestTimings timings, CancellationToken ct)
     {

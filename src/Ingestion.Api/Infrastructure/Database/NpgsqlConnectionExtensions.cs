@@ -35,10 +35,16 @@ public static class NpgsqlConnectionExtensions
     /// </summary>
     public static async Task<bool> StatisticsDueAsync(this NpgsqlConnection conn, string table, long rowsAdded, int fraction, CancellationToken ct)
     {
-        var counted = await conn.ScalarAsync<float>(
-            "SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), -1)", ct, table);
+        var counted = await conn.CountedRowsAsync(table, ct);
         return counted <= 0 || rowsAdded >= counted / fraction;
     }
+
+    /// <summary>
+    /// The rows PostgreSQL last counted in <paramref name="table"/> (its last statistics or index build), without a
+    /// scan; -1 if it never counted them or there is no such table.
+    /// </summary>
+    public static Task<float> CountedRowsAsync(this NpgsqlConnection conn, string table, CancellationToken ct) =>
+        conn.ScalarAsync<float>("SELECT coalesce((SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)), -1)", ct, table);
 
     private static NpgsqlCommand Command(NpgsqlConnection conn, string sql, object[] args)
     {
