@@ -223,6 +223,73 @@ public sealed class BulkLoadTests(SharedApp shared)
         (await api.MediaValuesAsync(dataset, items[20])).Single()!["value"]!.GetValue<double>().ShouldBe(2.5);
     }
 
+    // A bulk load that stops on an error no retry would cure ends FAILED with what it committed counted, and makes that
+    // readable at once: a first upload indexes and attaches the field's table, a reload swaps its reload table in. The
+    // error is a CHECK on the task's own row that its checkpoint past 50 rows breaks (batches of 10 rows), so the load
+    // fails between two commits, as it would on a disk that filled up.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_bulk_load_stopped_by_an_unexpected_error_ends_FAILED_with_what_it_committed_readable_and_counted(bool reload)
+    {
+        var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
+        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?>
+        {
+            ["Ingestion:Ingest:ReloadMinRows"] = "1",
+            ["Ingestion:Ingest:BatchRows"] = "10",
+        }, connectionString);
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var db = await source.OpenConnectionAsync();
+        var api = await app.NewWorkspaceClientAsync();
+        var dataset = await api.CreateDatasetAsync();
+        var items = await api.RegisterMediaAsync(dataset, Enumerable.Range(0, 200).Select(i => $"frame-{i:D3}.jpg"));
+        var earlier = reload ? 10 : 0;
+        Guid task;
+        if (reload)
+        {
+            await api.IngestAsync(dataset, "depth", "float", items.Take(earlier).Select(m => (object)new { media_id = m, value = 1.5 }));
+            task = await api.FollowUpTaskAsync(dataset, "depth");
+        }
+        else
+        {
+            task = await api.DeclareFieldAsync(dataset, "depth", "float");
+        }
+        var fieldId = await db.ScalarAsync<Guid>("SELECT field_id FROM tasks WHERE task_id = $1", CancellationToken.None, task);
+        // DDL takes no parameters; a Guid's text is hex digits and dashes only.
+        await db.ExecuteAsync($"ALTER TABLE tasks ADD CONSTRAINT fail_past_50 CHECK (task_id <> '{task}' OR rows_processed <= 50) NOT VALID",
+            CancellationToken.None);
+
+        (await api.UploadRowsAsync(dataset, task, items.Skip(earlier).Select(m => (object)new { media_id = m, value = 2.5 })))
+            .StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var status = await api.WaitForTaskAsync(dataset, task);
+
+        status["status"]!.GetValue<string>().ShouldBe("FAILED");
+        status["failure_reason"]!.GetValue<string>().ShouldContain("unexpected error");
+        status["inserted_rows"]!.GetValue<long>().ShouldBe(50);
+        status["error_count"]!.GetValue<long>().ShouldBe(0);
+        (await db.ScalarAsync<bool>("SELECT load_reload FROM tasks WHERE task_id = $1", CancellationToken.None, task)).ShouldBe(reload);
+        // What the task counted is what readers see, through the field's partition, with the earlier values beside it.
+        (await db.ScalarAsync<bool>("SELECT values_indexed FROM fields WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBeTrue();
+        (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBe(earlier + 50);
+        (await db.ScalarAsync<bool>("SELECT to_regclass(field_values_reload_table($1)) IS NULL", CancellationToken.None, fieldId)).ShouldBeTrue();
+        (await api.MediaValuesAsync(dataset, items[earlier + 49])).Single()!["value"]!.GetValue<double>().ShouldBe(2.5);
+        (await api.MediaValuesAsync(dataset, items[earlier + 50])).ShouldBeEmpty();
+        if (reload)
+        {
+            (await api.MediaValuesAsync(dataset, items[0])).Single()!["value"]!.GetValue<double>().ShouldBe(1.5);
+        }
+
+        // The field takes the rest in its next upload, which finds the stored rows already set.
+        await db.ExecuteAsync("ALTER TABLE tasks DROP CONSTRAINT fail_past_50", CancellationToken.None);
+        var rest = await api.FollowUpTaskAsync(dataset, "depth");
+        (await api.UploadRowsAsync(dataset, rest, items.Skip(earlier).Select(m => (object)new { media_id = m, value = 3.5 })))
+            .StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var restStatus = await api.WaitForTaskAsync(dataset, rest);
+        restStatus["inserted_rows"]!.GetValue<long>().ShouldBe(200 - earlier - 50);
+        restStatus["error_count"]!.GetValue<long>().ShouldBe(50);
+        (await db.ScalarAsync<long>("SELECT count(*) FROM field_values WHERE field_id = $1", CancellationToken.None, fieldId)).ShouldBe(200);
+    }
+
     /// <summary>
     /// Sends the same mixed file through a field's first upload (bulk-loaded) and through a follow-up upload of another
     /// field (the indexed table and SQL), and holds both to the same verdict and value for every row.
