@@ -23,11 +23,11 @@ public static class IngestBenchmark
     private const int Seed = 20261122;
 
     // Later: each measured upload is a field's second, after one of the file's first EarlierRows rows.
-    private sealed record Options(long Rows, int Repeat, BenchType[] Types, bool Baselines, long RowByRowSample, bool Keep, bool Later)
+    private sealed record Options(long Rows, int Repeat, BenchType[] Types, bool Baselines, long RowByRowSample, bool Keep, bool Later, bool Settle)
     {
         public static Options Parse(string[] args)
         {
-            var o = new Options(1_000_000, 5, [BenchType.Float, BenchType.Enum], true, 100_000, false, false);
+            var o = new Options(1_000_000, 5, [BenchType.Float, BenchType.Enum], true, 100_000, false, false, true);
             for (var i = 0; i < args.Length; i++)
             {
                 var value = i + 1 < args.Length ? args[i + 1] : "";
@@ -40,6 +40,7 @@ public static class IngestBenchmark
                     "--row-by-row-sample" => o with { RowByRowSample = Count(args[i], value) },
                     "--keep" => o with { Keep = true },
                     "--later" => o with { Later = true },
+                    "--settle" => o with { Settle = value != "off" },
                     _ => throw new ArgumentException($"Unknown option {args[i]}."),
                 };
                 if (args[i] is not ("--keep" or "--later"))
@@ -75,7 +76,8 @@ public static class IngestBenchmark
         Directory.CreateDirectory(root);
         Console.WriteLine($"# ingest benchmark: {o.Rows:N0} rows, repeat {o.Repeat}, types {string.Join(",", o.Types)}; " + (o.Later
             ? $"every upload measured is a field's second, after one of the file's first {EarlierRows:N0} rows"
-            : "every field's query index is built as part of its first upload"));
+            : "every field's query index is built as part of its first upload") +
+            (o.Settle ? "; a CHECKPOINT before each subject" : "; subjects back to back, no CHECKPOINT between them"));
         Console.WriteLine($"machine: {Machine()}; work folder {root}");
         try
         {
@@ -113,15 +115,19 @@ public static class IngestBenchmark
                     // Baseline and service alternate, so both see the same moment of a noisy machine.
                     if (o.Baselines)
                     {
+                        await SettleAsync(db, o);
                         var (copy, index) = await CopyBaselineAsync(pg, db, type, files[type]);
                         var sample = Math.Min(o.RowByRowSample, o.Rows);
+                        await SettleAsync(db, o);
                         var indexedRowByRow = await IndexedRowByRowBaselineAsync(db, type, sample, o.Rows);
+                        await SettleAsync(db, o);
                         var rowByRow = await RowByRowBaselineAsync(db, type, sample);
                         baselines.Add(new Baseline(type, copy, index, files[type].ValidRows, rowByRow, indexedRowByRow));
                         Console.WriteLine($"  {type} baselines: psql \\copy {files[type].ValidRows / copy:N0} rows/s, " +
                             $"\\copy + the field's indexes {files[type].ValidRows / (copy + index):N0} rows/s ({copy:F2} + {index:F2} s), " +
                             $"row-by-row {rowByRow:N0} rows/s into a plain table, {indexedRowByRow:N0} rows/s into the indexed one");
                     }
+                    await SettleAsync(db, o);
                     var run = await IngestAsync(http, service, postmaster, datasetId, type, files[type], $"{type}_{field++}", o.Later);
                     runs.Add(run);
                     Console.WriteLine($"  {type} ingest: {run.Seconds:F2}s = {run.Rows / run.Seconds:N0} rows/s " +
@@ -363,6 +369,21 @@ public static class IngestBenchmark
         var index = sw.Elapsed.TotalSeconds;
         // The table stays, full and indexed: the row-by-row baseline into an indexed table ends the file in it.
         return (copy, index);
+    }
+
+    /// <summary>
+    /// Before each measured subject (the service's upload, each baseline): a CHECKPOINT, untimed, so every subject starts
+    /// with no other subject's writes still to go out. Without it, each pays for the one before it: the previous
+    /// subject's dirty buffers, which its own COPY must write out to find room, and the kernel's writeback of the
+    /// previous subject's files, which takes a core this 2-core machine's load needs. Off with --settle off.
+    /// </summary>
+    private static async Task SettleAsync(NpgsqlDataSource db, Options o)
+    {
+        if (o.Settle)
+        {
+            await using var conn = await db.OpenConnectionAsync();
+            await conn.ExecuteUntimedAsync("CHECKPOINT", CancellationToken.None);
+        }
     }
 
     private static async Task PsqlAsync(EmbeddedPostgres pg, string command)
