@@ -342,7 +342,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         {
             return await ChooseReloadAsync(conn, task, ct);
         }
-        if (!task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue && (options.Value.BulkLoadMaxItems > 0 || task.LoadPhase is not null))
+        if (CanBulkLoad(task) && (options.Value.BulkLoadMaxItems > 0 || task.LoadPhase is not null))
         {
             // Counted first, so a dataset past the bound costs one row read, not gigabytes read and thrown away.
             var items = await MediaValueLedger.CountItemsAsync(conn, task.Field.DatasetId, ct);
@@ -362,6 +362,12 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         return null;
     }
+
+    /// <summary>
+    /// Whether <paramref name="task"/> may be bulk-loaded at all, first upload or reload: a dry run stores nothing, and
+    /// the ledger records the row that claimed each item as an int, so the file's rows must be capped below that.
+    /// </summary>
+    private bool CanBulkLoad(LoadedTask task) => !task.IsDryRun && limitOptions.Value.MaxRows < int.MaxValue;
 
     /// <summary>
     /// How many passes a bulk load of <paramref name="task"/> into a dataset of <paramref name="items"/> items takes,
@@ -403,7 +409,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         var minRows = options.Value.ReloadMinRows;
         // Counting 64 bytes a row, as for passes (a JSON row of an id and a number is about 67).
         var rows = task.UploadBytes / 64;
-        if (task.IsDryRun || minRows <= 0 || options.Value.BulkLoadMaxItems <= 0 || limitOptions.Value.MaxRows >= int.MaxValue || rows < minRows)
+        if (!CanBulkLoad(task) || minRows <= 0 || options.Value.BulkLoadMaxItems <= 0 || rows < minRows)
         {
             return null;
         }
