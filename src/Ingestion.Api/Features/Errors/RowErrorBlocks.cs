@@ -33,6 +33,16 @@ internal static class RowErrorBlocks
     public static async Task<int> InsertAsync(NpgsqlConnection conn, Guid taskId, Guid workspaceId, IReadOnlyList<RowErrorEntry> errors,
         CancellationToken ct, bool ifAbsent = false)
     {
+        await using var batch = new NpgsqlBatch(conn) { BatchCommands = { InsertCommand(taskId, workspaceId, errors, ifAbsent) } };
+        return await batch.ExecuteNonQueryAsync(ct) * errors.Count;
+    }
+
+    /// <summary>
+    /// The statement that writes <paramref name="errors"/>, sorted by row and none of them refused before, as one block:
+    /// for a caller that sends it in one round trip with the rest of its transaction.
+    /// </summary>
+    public static NpgsqlBatchCommand InsertCommand(Guid taskId, Guid workspaceId, IReadOnlyList<RowErrorEntry> errors, bool ifAbsent = false)
+    {
         var n = errors.Count;
         var (rows, lines, columns, mediaIds, fileNames, codes, reasons, values, fileErrors) =
             (new long[n], new long?[n], new long?[n], new string?[n], new string?[n], new string[n], new string[n], new string?[n], new bool[n]);
@@ -44,7 +54,7 @@ internal static class RowErrorBlocks
                 (e.RowIndex, e.Line, e.Column, e.MediaId, e.FileName, e.Code, e.Reason, e.Value, e.IsFileError);
             perCode[e.Code] = perCode.GetValueOrDefault(e.Code) + 1;
         }
-        await using var insert = new NpgsqlCommand(ifAbsent ? InsertSql + " ON CONFLICT DO NOTHING" : InsertSql, conn)
+        return new NpgsqlBatchCommand(ifAbsent ? InsertSql + " ON CONFLICT DO NOTHING" : InsertSql)
         {
             Parameters =
             {
@@ -56,7 +66,6 @@ internal static class RowErrorBlocks
                 new() { Value = fileErrors },
             },
         };
-        return await insert.ExecuteNonQueryAsync(ct) * n;
     }
 
     private static NpgsqlParameter Texts(string?[] values) => new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };

@@ -21,10 +21,7 @@ internal sealed class IngestTimings
     /// <summary>The classify-and-insert statement: media lookups, duplicate detection, inserting values.</summary>
     public TimeSpan Classify;
 
-    /// <summary>Writing the row errors found in C#.</summary>
-    public TimeSpan Errors;
-
-    /// <summary>The checkpoint and the commit.</summary>
+    /// <summary>The end of each batch's transaction, one round trip: the row errors found in C#, the checkpoint, the commit.</summary>
     public TimeSpan Commit;
 
     /// <summary>A bulk load's index builds and attach, at the end.</summary>
@@ -38,6 +35,6 @@ internal sealed class IngestTimings
 
     public override string ToString() =>
         $"read+parse+validate {Read.TotalSeconds:F2}s (blocked on the database {ReadWaiting.TotalSeconds:F2}s); " +
-        $"copy {Copy.TotalSeconds:F2}s, classify+insert {Classify.TotalSeconds:F2}s, row errors {Errors.TotalSeconds:F2}s, checkpoint+commit {Commit.TotalSeconds:F2}s " +
+        $"copy {Copy.TotalSeconds:F2}s, classify+insert {Classify.TotalSeconds:F2}s, row errors+checkpoint+commit {Commit.TotalSeconds:F2}s " +
         $"(idle waiting for rows {DatabaseWaiting.TotalSeconds:F2}s); ledger {Ledger.TotalSeconds:F2}s, index+attach {Index.TotalSeconds:F2}s, statistics {Analyze.TotalSeconds:F2}s";
 }

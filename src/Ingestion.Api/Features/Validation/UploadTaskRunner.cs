@@ -171,7 +171,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                 {
                     batch.ForPass(ledger, spill, bulk?.Reload == true);
                 }
-                read = await LoadPassAsync(conn, task, passes, batches, from, spilled, timings, ct);
+                read = await LoadPassAsync(conn, task, passes, bulk is not null, batches, from, spilled, timings, ct);
                 if (spill is not null)
                 {
                     if (read.Broken is null)
@@ -280,14 +280,14 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     /// rows the first pass <paramref name="spilled"/> for this one.
     /// </summary>
     private async Task<(long RowsRead, MalformedFileException? Broken)> LoadPassAsync(NpgsqlConnection conn, LoadedTask task, int passes,
-        IReadOnlyList<ValueBatch> batches, long rowsProcessed, SliceSpill.SpilledRowReader? spilled, IngestTimings timings, CancellationToken ct)
+        bool bulk, IReadOnlyList<ValueBatch> batches, long rowsProcessed, SliceSpill.SpilledRowReader? spilled, IngestTimings timings, CancellationToken ct)
     {
         var limits = limitOptions.Value;
         // The file is read on a connection of its own, so reading the next batch overlaps with the database work
         // on this one, which holds the task's lock and the staging table.
         await using var readConnection = spilled is null ? await dataSource.OpenConnectionAsync(ct) : null;
-        // A pass of a load in passes stores only its slice of the rows it parses: reading paces it, so it fetches ahead.
-        await using var file = readConnection is null ? null : new UploadChunkStream(readConnection, task.TaskId, fetchAhead: passes > 1);
+        // A bulk load fetches ahead: the set-wise SQL path's database stage is slow enough that reading never waits.
+        await using var file = readConnection is null ? null : new UploadChunkStream(readConnection, task.TaskId, fetchAhead: bulk);
         using var parsed = file is null ? null : UploadFormats.Open(file, task.Format, task.Compression, task.Field.IsMulti, limits);
         IUploadRowReader reader = spilled ?? (IUploadRowReader)parsed!;
 

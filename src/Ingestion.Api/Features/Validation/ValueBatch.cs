@@ -206,28 +206,31 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             }
             timings.Classify += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
         }
-        if (_errors.Count > 0)
-        {
-            await WriteErrorsAsync(conn, ct);
-            timings.Errors += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
-        }
-        await CheckpointAsync(conn, inserted, errors, ct);
-        await tx.CommitAsync(ct);
+        await CommitAsync(conn, inserted, errors, ct);
         timings.Commit += Stopwatch.GetElapsedTime(clock);
     }
 
     /// <summary>
-    /// Records the batch's checkpoint in its transaction, and lets the commit skip waiting for its WAL to reach the disk:
-    /// values, row errors and checkpoint are one transaction, so a crash can only lose whole batches, which the resumed
-    /// job redoes from the last durable checkpoint. The task's final status is committed durably, and that makes every
-    /// batch before it durable. synchronous_commit is read at the commit, so setting it here, in the checkpoint's round
-    /// trip, is as good as first.
+    /// Ends the batch's transaction in one round trip: its row errors found in C# as one block, its checkpoint, and the
+    /// commit, which is sent with them instead of after them (two round trips a batch fewer, on the stage that paces a
+    /// bulk load). Should any of them fail, PostgreSQL skips the rest, the commit included, and the caller's transaction
+    /// rolls back when disposed. The commit does not wait for its WAL to reach the disk: values, row errors and
+    /// checkpoint are one transaction, so a crash can only lose whole batches, which the resumed job redoes from the last
+    /// durable checkpoint. The task's final status is committed durably, and that makes every batch before it durable.
+    /// synchronous_commit is read at the commit, so setting it here is as good as first.
     /// </summary>
-    private async Task CheckpointAsync(NpgsqlConnection conn, long inserted, long errors, CancellationToken ct)
+    private async Task CommitAsync(NpgsqlConnection conn, long inserted, long errors, CancellationToken ct)
     {
-        await using var checkpoint = new NpgsqlBatch(conn);
-        checkpoint.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
-        checkpoint.BatchCommands.Add(new NpgsqlBatchCommand("""
+        await using var end = new NpgsqlBatch(conn);
+        if (_errors.Count > 0)
+        {
+            // In row order: a bulk load refuses rows for their item after those it refused for their value, which may
+            // come later in the file.
+            _errors.Sort(static (a, b) => a.RowIndex.CompareTo(b.RowIndex));
+            end.BatchCommands.Add(RowErrorBlocks.InsertCommand(taskId, workspaceId, _errors));
+        }
+        end.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        end.BatchCommands.Add(new NpgsqlBatchCommand("""
             UPDATE tasks
             SET rows_processed = $2, bytes_processed = $3,
                 inserted_rows = inserted_rows + $4, error_count = error_count + $5
@@ -240,7 +243,8 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
                 new() { Value = inserted }, new() { Value = errors },
             },
         });
-        await checkpoint.ExecuteNonQueryAsync(ct);
+        end.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        await end.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>
@@ -289,13 +293,7 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             await w.CompleteAsync(ct);
         }
         timings.Copy += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
-        if (_errors.Count > 0)
-        {
-            await WriteErrorsAsync(conn, ct);
-            timings.Errors += Stopwatch.GetElapsedTime(clock, clock = Stopwatch.GetTimestamp());
-        }
-        await CheckpointAsync(conn, inserted, _errors.Count, ct);
-        await tx.CommitAsync(ct);
+        await CommitAsync(conn, inserted, _errors.Count, ct);
         timings.Commit += Stopwatch.GetElapsedTime(clock);
     }
 
@@ -528,13 +526,5 @@ internal sealed class ValueBatch(FieldDefinition field, Guid taskId, Guid worksp
             await w.FlushIfFullAsync(ct);
         }
         await w.CompleteAsync(ct);
-    }
-
-    // The batch's errors as one block, in row order: a bulk load refuses rows for their item after those it refused for
-    // their value, which may come later in the file.
-    private async Task WriteErrorsAsync(NpgsqlConnection conn, CancellationToken ct)
-    {
-        _errors.Sort(static (a, b) => a.RowIndex.CompareTo(b.RowIndex));
-        await RowErrorBlocks.InsertAsync(conn, taskId, workspaceId, _errors, ct);
     }
 }
