@@ -8,12 +8,12 @@ namespace Ingestion.Api.Features.Uploads;
 /// file (two with <c>fetchAhead</c>). The connection is the stream's alone while it is open.
 /// </summary>
 /// <remarks>
-/// With <c>fetchAhead</c>, the next chunk is fetched on the connection while the reader consumes the one before. That
-/// is for a pass that reading paces, a pass of a load in passes, which parses the whole upload and stores only its
-/// slice of the rows: fetching was half of such a pass's reading (2.0 s of 4.1 s for the first of 10 passes over 3M
-/// rows, PostgreSQL reassembling each 1 MiB chunk from its TOAST table and sending it), and 10M rows loaded 3-8%
-/// faster with it. Where the database stage paces the load (one pass), it gains nothing and gives its CPU to a
-/// second backend; in one of two A/B runs at 1M that cost a second.
+/// With <c>fetchAhead</c>, the next chunk is fetched on the connection while the reader consumes the one before. A bulk
+/// load fetches ahead. In a pass of a load in passes, which parses the whole upload and stores only its slice of the
+/// rows, fetching was half of the reading (2.0 s of 4.1 s for the first of 10 passes over 3M rows, PostgreSQL
+/// reassembling each 1 MiB chunk from its TOAST table and sending it). In a one-pass load it took the reading stage
+/// from 0.85-1.03 s to 0.74-0.77 s a million rows, once the database stage no longer spent two extra round trips a
+/// batch, which paced the load before (docs/benchmarks.md, 5 Dec, 20:00).
 /// </remarks>
 public sealed class UploadChunkStream(NpgsqlConnection connection, Guid taskId, bool fetchAhead = false) : ForwardReadStream
 {
