@@ -171,7 +171,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
                 {
                     batch.ForPass(ledger, spill, bulk?.Reload == true);
                 }
-                read = await LoadPassAsync(conn, task, passes, bulk is not null, batches, from, spilled, timings, ct);
+                read = await LoadPassAsync(conn, task, bulk is not null, batches, from, spilled, timings, ct);
                 if (spill is not null)
                 {
                     if (read.Broken is null)
@@ -279,8 +279,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
     /// One pass over the stored upload, from the checkpoint <paramref name="rowsProcessed"/> of this pass, or over the
     /// rows the first pass <paramref name="spilled"/> for this one.
     /// </summary>
-    private async Task<(long RowsRead, MalformedFileException? Broken)> LoadPassAsync(NpgsqlConnection conn, LoadedTask task, int passes,
-        bool bulk, IReadOnlyList<ValueBatch> batches, long rowsProcessed, SliceSpill.SpilledRowReader? spilled, IngestTimings timings, CancellationToken ct)
+    private async Task<(long RowsRead, MalformedFileException? Broken)> LoadPassAsync(NpgsqlConnection conn, LoadedTask task, bool bulk,
+        IReadOnlyList<ValueBatch> batches, long rowsProcessed, SliceSpill.SpilledRowReader? spilled, IngestTimings timings, CancellationToken ct)
     {
         var limits = limitOptions.Value;
         // The file is read on a connection of its own, so reading the next batch overlaps with the database work
