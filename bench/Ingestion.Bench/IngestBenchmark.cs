@@ -88,6 +88,9 @@ public static class IngestBenchmark
             Console.WriteLine($"service pid {service.Pid} at {service.BaseAddress}, idle RSS {Mb(idle)}");
             // No command timeout: setting up ten million items is one long COPY.
             await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(pg.ConnectionString) { CommandTimeout = 0 }.ConnectionString);
+            // PostgreSQL alone builds its indexes on connections of their own too, as the service does (the same setting).
+            await using var builds = new IndexBuildConnections(db, pg.ConnectionString,
+                int.TryParse(Environment.GetEnvironmentVariable("Ingestion__Database__IndexBuildConnections"), out var n) ? n : new DatabaseOptions().IndexBuildConnections);
             using var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromHours(2) };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
 
@@ -116,7 +119,7 @@ public static class IngestBenchmark
                     if (o.Baselines)
                     {
                         await SettleAsync(db, o);
-                        var (copy, index) = await CopyBaselineAsync(pg, db, type, files[type]);
+                        var (copy, index) = await CopyBaselineAsync(pg, db, builds, type, files[type]);
                         var sample = Math.Min(o.RowByRowSample, o.Rows);
                         await SettleAsync(db, o);
                         var indexedRowByRow = await IndexedRowByRowBaselineAsync(db, type, sample, o.Rows);
@@ -352,7 +355,7 @@ public static class IngestBenchmark
     /// type's query index, at once, with the service's default memory), so the two together are what PostgreSQL alone
     /// takes to hold the same rows searchable, without checking one of them.
     /// </summary>
-    private static async Task<(double Copy, double Index)> CopyBaselineAsync(EmbeddedPostgres pg, NpgsqlDataSource db, BenchType type, GeneratedFile file)
+    private static async Task<(double Copy, double Index)> CopyBaselineAsync(EmbeddedPostgres pg, NpgsqlDataSource db, IndexBuildConnections builds, BenchType type, GeneratedFile file)
     {
         var table = FieldValueTables.TableName(BaselineFieldId);
         await PsqlAsync(pg, $"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({BaselineTableColumns});");
@@ -365,7 +368,7 @@ public static class IngestBenchmark
             FieldId = BaselineFieldId, DatasetId = Guid.Empty, Name = "baseline",
             Type = type == BenchType.Float ? FieldType.Float : FieldType.Enum, IsMulti = type == BenchType.Enum,
         };
-        await FieldValueTables.BuildIndexesAsync(db, BaselineFieldId, FieldValueTables.Indexes(field), new IngestOptions().IndexBuilds, CancellationToken.None);
+        await FieldValueTables.BuildIndexesAsync(builds, BaselineFieldId, FieldValueTables.Indexes(field), new IngestOptions().IndexBuilds, CancellationToken.None);
         var index = sw.Elapsed.TotalSeconds;
         // The table stays, full and indexed: the row-by-row baseline into an indexed table ends the file in it.
         return (copy, index);

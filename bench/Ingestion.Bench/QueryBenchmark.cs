@@ -150,7 +150,7 @@ public static partial class QueryBenchmark
         clock.Restart();
         foreach (var definition in definitions)
         {
-            await FieldValueTables.IndexAndAttachAsync(db, definition, new IngestOptions().IndexBuilds, CancellationToken.None);
+            await FieldValueTables.IndexAndAttachAsync(db, new IndexBuildConnections(db), definition, new IngestOptions().IndexBuilds, CancellationToken.None);
         }
         // VACUUM sets the visibility map, so index-only scans answer without visiting the heap, as on a settled table.
         await ExecAsync(conn, "VACUUM ANALYZE media_items");

@@ -68,9 +68,10 @@ public static class FieldValueTables
     /// fitted to the table's size (<see cref="IndexBuildSettings.For"/>), whoever asks: the end of a bulk load, a
     /// failed task indexing what it stored, or the next upload indexing a table an earlier load left unindexed.
     /// </summary>
-    public static async Task IndexAndAttachAsync(NpgsqlDataSource dataSource, FieldDefinition field, IndexBuildSettings settings, CancellationToken ct)
+    public static async Task IndexAndAttachAsync(NpgsqlDataSource dataSource, IndexBuildConnections builds, FieldDefinition field,
+        IndexBuildSettings settings, CancellationToken ct)
     {
-        await BuildIndexesAsync(dataSource, field.FieldId, Indexes(field), settings, ct);
+        await BuildIndexesAsync(builds, field.FieldId, Indexes(field), settings, ct);
         await using var attach = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await attach.BeginTransactionAsync(ct);
         await attach.ExecuteUntimedAsync("SELECT attach_field_values_table($1)", ct, field.FieldId);
@@ -87,7 +88,8 @@ public static class FieldValueTables
     /// half a second for its locks and tries again a moment later, for as long as it takes: giving up would end the task
     /// with values it counted that no reader can see.
     /// </summary>
-    public static async Task IndexAndSwapInReloadAsync(NpgsqlDataSource dataSource, FieldDefinition field, IndexBuildSettings settings, CancellationToken ct)
+    public static async Task IndexAndSwapInReloadAsync(NpgsqlDataSource dataSource, IndexBuildConnections builds, FieldDefinition field,
+        IndexBuildSettings settings, CancellationToken ct)
     {
         await using (var conn = await dataSource.OpenConnectionAsync(ct))
         {
@@ -96,7 +98,7 @@ public static class FieldValueTables
                 return;
             }
         }
-        await BuildIndexesAsync(dataSource, field.FieldId, Indexes(field), settings, ct, reload: true);
+        await BuildIndexesAsync(builds, field.FieldId, Indexes(field), settings, ct, reload: true);
         for (var attempt = 1; ; attempt++)
         {
             await using var swap = await dataSource.OpenConnectionAsync(ct);
@@ -140,21 +142,21 @@ public static class FieldValueTables
     }
 
     /// <summary>
-    /// Builds <paramref name="indexes"/> of the field's table, each on a connection of its own at the same time, with
-    /// memory fitted to the table's size. The benchmark's PostgreSQL-alone baseline builds its table's indexes here too,
-    /// so both are built the same way.
+    /// Builds <paramref name="indexes"/> of the field's table, each on a connection of its own at the same time (from
+    /// <paramref name="builds"/>, which keep the memory of builds before), with memory fitted to the table's size. The
+    /// benchmark's PostgreSQL-alone baseline builds its table's indexes here too, so both are built the same way.
     /// </summary>
-    public static async Task BuildIndexesAsync(NpgsqlDataSource dataSource, Guid fieldId, IEnumerable<string> indexes, IndexBuildSettings settings,
+    public static async Task BuildIndexesAsync(IndexBuildConnections builds, Guid fieldId, IEnumerable<string> indexes, IndexBuildSettings settings,
         CancellationToken ct, bool reload = false)
     {
-        await using (var sizing = await dataSource.OpenConnectionAsync(ct))
+        await using (var sizing = await builds.OpenConnectionAsync(ct))
         {
             settings = settings.For(await sizing.ScalarAsync<long>(
                 "SELECT coalesce(pg_relation_size(to_regclass($1)), 0)", ct, BulkTableName(fieldId, reload)));
         }
         await Task.WhenAll(indexes.Select(async index =>
         {
-            await using var conn = await dataSource.OpenConnectionAsync(ct);
+            await using var conn = await builds.OpenConnectionAsync(ct);
             await using var tx = await conn.BeginTransactionAsync(ct);
             if (settings.MemoryMb > 0)
             {

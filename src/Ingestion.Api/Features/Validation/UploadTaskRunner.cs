@@ -15,8 +15,8 @@ namespace Ingestion.Api.Features.Validation;
 /// Validates a stored upload into values and row errors. Safe to run again at any point: it works from the
 /// task's committed checkpoint, and a session-level advisory lock keeps two nodes off the same task.
 /// </summary>
-public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<IngestOptions> options, IOptions<UploadLimits> limitOptions,
-    DatasetItemKeyCache itemKeys, ILogger<UploadTaskRunner> logger)
+public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IndexBuildConnections indexBuilds, IOptions<IngestOptions> options,
+    IOptions<UploadLimits> limitOptions, DatasetItemKeyCache itemKeys, ILogger<UploadTaskRunner> logger)
     : ITaskRunner
 {
     public async Task RunAsync(Guid taskId, CancellationToken ct)
@@ -87,8 +87,8 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             // those values are readable instead of waiting for the field's next upload. Still under the field's lock.
             try
             {
-                await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
-                await FieldValueTables.IndexAndSwapInReloadAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                await FieldValueTables.IndexAndAttachAsync(dataSource, indexBuilds, task.Field, options.Value.IndexBuilds, ct);
+                await FieldValueTables.IndexAndSwapInReloadAsync(dataSource, indexBuilds, task.Field, options.Value.IndexBuilds, ct);
             }
             catch (Exception indexing) when (!ct.IsCancellationRequested)
             {
@@ -221,11 +221,11 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
             {
                 if (bulk.Reload)
                 {
-                    await FieldValueTables.IndexAndSwapInReloadAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                    await FieldValueTables.IndexAndSwapInReloadAsync(dataSource, indexBuilds, task.Field, options.Value.IndexBuilds, ct);
                 }
                 else
                 {
-                    await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+                    await FieldValueTables.IndexAndAttachAsync(dataSource, indexBuilds, task.Field, options.Value.IndexBuilds, ct);
                 }
                 await progress.CompleteAsync();
             }
@@ -358,7 +358,7 @@ public sealed class UploadTaskRunner(NpgsqlDataSource dataSource, IOptions<Inges
         }
         if (!task.IsDryRun || await FieldValueTables.HasValuesAsync(conn, task.Field.FieldId, ct))
         {
-            await FieldValueTables.IndexAndAttachAsync(dataSource, task.Field, options.Value.IndexBuilds, ct);
+            await FieldValueTables.IndexAndAttachAsync(dataSource, indexBuilds, task.Field, options.Value.IndexBuilds, ct);
         }
         return null;
     }

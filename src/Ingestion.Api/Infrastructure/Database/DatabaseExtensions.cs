@@ -12,6 +12,12 @@ public sealed class DatabaseOptions
 
     /// <summary>Port of the embedded server on 127.0.0.1.</summary>
     public int EmbeddedPort { get; set; } = 54329;
+
+    /// <summary>
+    /// Connections kept for index builds alone (<see cref="IndexBuildConnections"/>): the most a field builds at once (a
+    /// string field's three). 0: builds take connections from the service's pool.
+    /// </summary>
+    public int IndexBuildConnections { get; set; } = 3;
 }
 
 public static class DatabaseExtensions
@@ -19,7 +25,8 @@ public static class DatabaseExtensions
     public const string ConnectionStringName = "Ingestion";
 
     /// <summary>
-    /// Registers the one <see cref="NpgsqlDataSource"/> of the service and the schema migrations. With no
+    /// Registers the one <see cref="NpgsqlDataSource"/> of the service, the few connections index builds keep to
+    /// themselves, and the schema migrations. With no
     /// <c>ConnectionStrings:Ingestion</c>, starts an embedded PostgreSQL first and points the configuration at it,
     /// so that everything configured afterwards (the job store included) sees a real connection string.
     /// </summary>
@@ -41,6 +48,8 @@ public static class DatabaseExtensions
 
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)!;
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithLargerBuffers(WithoutJit(connectionString))).Build());
+        builder.Services.AddSingleton(services => new IndexBuildConnections(
+            services.GetRequiredService<NpgsqlDataSource>(), WithoutJit(connectionString), options.IndexBuildConnections));
         builder.Services.AddHostedService<SchemaMigrator>();
         return builder;
     }

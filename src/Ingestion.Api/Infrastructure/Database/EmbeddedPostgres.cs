@@ -195,14 +195,17 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// The server's C library is asked to back its large allocations with transparent huge pages (taken only where
     /// the kernel offers them on request, as Debian's and Ubuntu's do by default). An index build fills up to
     /// maintenance_work_mem of freshly allocated memory; on 4 KiB pages each first touch is a page fault, which under
-    /// a hypervisor cost a quarter to a third of a 1M-row build (docs/benchmarks.md). A caller's own GLIBC_TUNABLES
-    /// comes after and so wins: glibc.malloc.hugetlb=0 there switches this off.
+    /// a hypervisor cost a quarter to a third of a 1M-row build (docs/benchmarks.md). The library also keeps what a
+    /// process frees (allocations up to 32 MB come from its heap, which is never trimmed), so that a build on a
+    /// connection that built before reuses memory already faulted in (<see cref="IndexBuildConnections"/>): a server
+    /// process holds on to its largest footprint until it exits. A caller's own GLIBC_TUNABLES comes after and so wins:
+    /// glibc.malloc.hugetlb=0 there switches huge pages off, glibc.malloc.trim_threshold=131072 the keeping.
     /// </summary>
     private static Dictionary<string, string> ServerEnvironment()
     {
-        const string HugePages = "glibc.malloc.hugetlb=1";
+        const string Tunables = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=2147483647";
         var inherited = Environment.GetEnvironmentVariable("GLIBC_TUNABLES");
-        return new() { ["GLIBC_TUNABLES"] = inherited is { Length: > 0 } ? $"{HugePages}:{inherited}" : HugePages };
+        return new() { ["GLIBC_TUNABLES"] = inherited is { Length: > 0 } ? $"{Tunables}:{inherited}" : Tunables };
     }
 
     private static async Task HandToServerUserAsync(string dataDir, string runDir, CancellationToken ct)

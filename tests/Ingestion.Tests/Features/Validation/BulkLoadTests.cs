@@ -64,6 +64,23 @@ public sealed class BulkLoadTests(SharedApp shared)
     }
 
     [Fact]
+    public async Task A_string_fields_three_index_builds_wait_their_turn_on_one_build_connection_and_the_upload_ends_with_the_same_verdicts()
+    {
+        var connectionString = await TestDatabase.IsolatedConnectionStringAsync();
+        await using var app = await IngestionApp.StartAsync(new Dictionary<string, string?> { ["Ingestion:Database:IndexBuildConnections"] = "1" },
+            connectionString);
+        var api = await app.NewWorkspaceClientAsync();
+        var (bulkTask, _) = await BulkAndIndexedGiveTheSameVerdictsAsync(api, connectionString, "string", null, null);
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using var db = await source.OpenConnectionAsync();
+        (await db.ScalarAsync<float>("SELECT index_built FROM tasks WHERE task_id = $1", CancellationToken.None, bulkTask)).ShouldBe(1f);
+        // The builds ran on the build pool, which never grew past its one connection.
+        (await db.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'ingestion index builds'",
+            CancellationToken.None)).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Rows_claimed_before_and_after_the_first_row_named_by_file_name_keep_file_order_as_in_the_indexed_table()
     {
         // Batches of at most 10 rows. A bulk load claims a batch's rows as the batch is sealed, until a batch names an
