@@ -199,7 +199,8 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// process frees (allocations up to 32 MB come from its heap, which is never trimmed), so that a build on a
     /// connection that built before reuses memory already faulted in (<see cref="IndexBuildConnections"/>): a server
     /// process holds on to its largest footprint until it exits. A caller's own GLIBC_TUNABLES comes after and so wins:
-    /// glibc.malloc.hugetlb=0 there switches huge pages off, glibc.malloc.trim_threshold=131072 the keeping.
+    /// glibc.malloc.hugetlb=0 there switches huge pages off, and glibc.malloc.trim_threshold=131072 has freed memory
+    /// given back again.
     /// </summary>
     private static Dictionary<string, string> ServerEnvironment()
     {

@@ -9,12 +9,12 @@ namespace Ingestion.Api.Infrastructure.Database;
 /// <remarks>
 /// Why: a build sorts its entries in up to maintenance_work_mem of memory. In a fresh server process, or one whose C
 /// library gave that memory back, every first touch of it is a page fault, and on a virtual machine that hands freed
-/// memory back to its host each fault is a trip through the hypervisor: in psql a 1M-row key build took 0.43–0.71 s so (0.15–0.39
-/// s of it in the kernel) against 0.34 s in a process that kept its memory from the build before (docs/benchmarks.md,
-/// 5 Dec, 21:20). The embedded server keeps freed memory (<see cref="EmbeddedPostgres"/>), but the service's own pool
-/// hands out its connections in turn, so a build there mostly met a process that had never built. The price is the
-/// memory these few processes keep, up to maintenance_work_mem each, until they sit idle for Npgsql's idle lifetime
-/// (5 minutes) and close.
+/// memory back to its host each fault is a trip through the hypervisor: in psql a 1M-row key build took 0.43–0.71 s
+/// so (0.15–0.39 s of it in the kernel) against 0.34 s in a process that kept its memory from the build before
+/// (docs/benchmarks.md, 5 Dec, 21:20). The embedded server keeps freed memory (<see cref="EmbeddedPostgres"/>), but the
+/// service's own pool hands out its connections in turn, so a build there mostly met a process that had never built.
+/// The price is the memory these few processes keep, up to maintenance_work_mem each, until they sit idle for Npgsql's
+/// idle lifetime (5 minutes) and close.
 /// Invariant: builds wait for a connection rather than fail, however long the builds ahead of them take (10M rows take
 /// 15 s or more), so the pool's wait has no timeout; cancellation still ends the wait.
 /// </remarks>
