@@ -46,10 +46,10 @@ public static class DatabaseExtensions
             builder.Services.AddHostedService(_ => new EmbeddedPostgresLifetime(server));
         }
 
-        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)!;
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithLargerBuffers(WithoutJit(connectionString))).Build());
+        var connectionString = WithoutJit(builder.Configuration.GetConnectionString(ConnectionStringName)!);
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(WithLargerBuffers(connectionString)).Build());
         builder.Services.AddSingleton(services => new IndexBuildConnections(
-            services.GetRequiredService<NpgsqlDataSource>(), WithoutJit(connectionString), options.IndexBuildConnections));
+            services.GetRequiredService<NpgsqlDataSource>(), connectionString, options.IndexBuildConnections));
         builder.Services.AddHostedService<SchemaMigrator>();
         return builder;
     }
